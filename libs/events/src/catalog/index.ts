@@ -1,0 +1,9 @@
+import { EventCatalog } from '../catalog.ts';
+import { projectEvents } from './projects.ts';
+import { recordEvents } from './records.ts';
+
+export * from './projects.ts';
+export * from './records.ts';
+
+/** Every event type the product writes. Add new definitions here; never remove one. */
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents]);

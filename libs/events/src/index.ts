@@ -1,0 +1,12 @@
+export * from './envelope.ts';
+export * from './checkpoint.ts';
+export * from './catalog.ts';
+export * from './catalog/index.ts';
+export * from './store.ts';
+export * from './sql.ts';
+export { PostgresEventStore, NOTIFY_CHANNEL } from './postgres/event-store.ts';
+export { migrateEventStore } from './postgres/schema.ts';
+export { SqlArtifactStore, sha256Hex, type ArtifactStore } from './postgres/artifact-store.ts';
+export { openPglite } from './postgres/pglite-driver.ts';
+export { openPostgres } from './postgres/pg-driver.ts';
+export { openDatabase, type DatabaseConfig } from './postgres/open.ts';

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { EventCatalog } from '../catalog.ts';
+import { START, formatPosition, maxPosition, parsePosition, positionBelowXmin } from '../checkpoint.ts';
+import type { Event, NewEvent, Recorded } from '../envelope.ts';
+import type { SqlDatabase, SqlExecutor } from '../sql.ts';
+import {
+  IdempotencyConflictError,
+  WrongExpectedRevisionError,
+  type AppendOptions,
+  type AppendResult,
+  type Appender,
+  type EventStore,
+  type ReadAllOptions,
+  type ReadAllResult,
+  type Subscription,
+  type SubscriptionOptions,
+} from '../store.ts';
+import { migrateEventStore } from './schema.ts';
+
+export const NOTIFY_CHANNEL = 'refinery_events';
+
+interface EventRow {
+  id: string;
+  stream_id: string;
+  revision: string;
+  tx: string;
+  seq: string;
+  type: string;
+  schema: number;
+  data: unknown;
+  meta: { actor: string; at: string; correlationId?: string; causationId?: string };
+}
+
+const SELECT_COLUMNS = `id::text, stream_id, revision::text, tx_id::text as tx, position::text as seq, type, schema, data, meta`;
+
+export interface PostgresEventStoreOptions {
+  catalog: EventCatalog;
+  /** the clock, injectable for tests */
+  now?: () => Date;
+}
+
+/** The event store on PostgreSQL, the same code for PGlite and a server. */
+export class PostgresEventStore implements EventStore {
+  private readonly appended = new EventEmitter();
+  private readonly now: () => Date;
+  private unlisten: (() => Promise<void>) | undefined;
+
+  private constructor(
+    readonly db: SqlDatabase,
+    private readonly catalog: EventCatalog,
+    now?: () => Date,
+  ) {
+    this.now = now ?? (() => new Date());
+    this.appended.setMaxListeners(0);
+  }
+
+  static async open(db: SqlDatabase, options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+    await migrateEventStore(db);
+    const store = new PostgresEventStore(db, options.catalog, options.now);
+    // Appends from other processes arrive as NOTIFY; appends from this one also emit locally.
+    store.unlisten = await db.listen(NOTIFY_CHANNEL, () => store.appended.emit('appended'));
+    return store;
+  }
+
+  async append<E extends Event>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions): Promise<AppendResult> {
+    const result = await this.db.transaction((tx) => this.appendIn(tx, streamId, events, options));
+    this.appended.emit('appended');
+    return result;
+  }
+
+  async transaction<T>(work: (appender: Appender) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction((tx) => work({ append: (s, e, o) => this.appendIn(tx, s, e, o) }));
+    this.appended.emit('appended');
+    return result;
+  }
+
+  private async appendIn<E extends Event>(
+    tx: SqlExecutor,
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const expected = options.expectedRevision ?? 'any';
+    const at = this.now().toISOString();
+    const prepared = events.map((e) => {
+      const { data, schema } = this.catalog.prepare(e.type, e.data);
+      return { id: e.id ?? randomUUID(), type: e.type, data, schema };
+    });
+
+    const replay = await this.previousAppend(tx, streamId, prepared);
+    if (replay) return replay;
+
+    const current = await this.lockStream(tx, streamId);
+    checkExpected(streamId, expected, current);
+
+    const first = current === undefined ? 0n : current + 1n;
+    const last = first + BigInt(prepared.length - 1);
+    const meta = {
+      actor: options.actor,
+      at,
+      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+      ...(options.causationId ? { causationId: options.causationId } : {}),
+    };
+    const rows = prepared.map((e, i) => ({
+      id: e.id,
+      stream_id: streamId,
+      revision: (first + BigInt(i)).toString(),
+      type: e.type,
+      schema: e.schema,
+      data: e.data,
+      meta,
+    }));
+    const inserted = await tx.query<{ tx: string; seq: string }>(
+      `insert into events (id, stream_id, revision, type, schema, data, meta)
+       select id, stream_id, revision, type, schema, data, meta
+       from jsonb_to_recordset($1::jsonb) as x(id uuid, stream_id text, revision bigint, type text, schema integer, data jsonb, meta jsonb)
+       order by revision
+       returning tx_id::text as tx, position::text as seq`,
+      [JSON.stringify(rows)],
+    );
+    await this.advanceStream(tx, streamId, current, last);
+    await tx.query(`select pg_notify('${NOTIFY_CHANNEL}', '')`);
+    const lastRow = inserted.rows.reduce((a, b) => (BigInt(a.seq) > BigInt(b.seq) ? a : b));
+    return { revision: last, position: formatPosition({ tx: BigInt(lastRow.tx), seq: BigInt(lastRow.seq) }) };
+  }
+
+  /** Re-appending events whose ids are already in the log is a no-op returning the first result. */
+  private async previousAppend(
+    tx: SqlExecutor,
+    streamId: string,
+    prepared: { id: string; type: string }[],
+  ): Promise<AppendResult | undefined> {
+    const existing = await tx.query<{ id: string; stream_id: string; revision: string; type: string; tx: string; seq: string }>(
+      `select id::text, stream_id, revision::text, type, tx_id::text as tx, position::text as seq
+       from events where id in (select value::uuid from jsonb_array_elements_text($1::jsonb))`,
+      [JSON.stringify(prepared.map((e) => e.id))],
+    );
+    if (existing.rows.length === 0) return undefined;
+    const byId = new Map(existing.rows.map((r) => [r.id, r]));
+    const sameAppend =
+      existing.rows.length === prepared.length &&
+      prepared.every((e) => byId.get(e.id)?.stream_id === streamId && byId.get(e.id)?.type === e.type);
+    if (!sameAppend) throw new IdempotencyConflictError(existing.rows.map((r) => r.id));
+    const last = existing.rows.reduce((a, b) => (BigInt(a.revision) > BigInt(b.revision) ? a : b));
+    return { revision: BigInt(last.revision), position: formatPosition({ tx: BigInt(last.tx), seq: BigInt(last.seq) }) };
+  }
+
+  private async lockStream(tx: SqlExecutor, streamId: string): Promise<bigint | undefined> {
+    const r = await tx.query<{ revision: string }>('select revision::text from streams where stream_id = $1 for update', [streamId]);
+    return r.rows[0] ? BigInt(r.rows[0].revision) : undefined;
+  }
+
+  private async advanceStream(tx: SqlExecutor, streamId: string, current: bigint | undefined, last: bigint): Promise<void> {
+    if (current === undefined) {
+      // Two first appends can race past the lock (there was no row to lock): the loser fails here.
+      const r = await tx.query('insert into streams (stream_id, revision) values ($1, $2) on conflict do nothing', [streamId, last.toString()]);
+      if (r.rowCount === 0) {
+        const actual = await this.lockStream(tx, streamId);
+        throw new WrongExpectedRevisionError(streamId, 'no_stream', actual);
+      }
+    } else {
+      await tx.query('update streams set revision = $2 where stream_id = $1', [streamId, last.toString()]);
+    }
+  }
+
+  async streamRevision(streamId: string): Promise<bigint | undefined> {
+    const r = await this.db.query<{ revision: string }>('select revision::text from streams where stream_id = $1', [streamId]);
+    return r.rows[0] ? BigInt(r.rows[0].revision) : undefined;
+  }
+
+  async readStream(streamId: string, options: { fromRevision?: bigint; limit?: number } = {}): Promise<Recorded[]> {
+    const r = await this.db.query<EventRow>(
+      `select ${SELECT_COLUMNS} from events where stream_id = $1 and revision >= $2 order by revision limit $3`,
+      [streamId, (options.fromRevision ?? 0n).toString(), options.limit ?? 1_000_000],
+    );
+    return r.rows.map((row) => this.toRecorded(row));
+  }
+
+  async readAll(after: string, options: ReadAllOptions = {}): Promise<ReadAllResult> {
+    const from = parsePosition(after);
+    const limit = options.limit ?? 1000;
+    const xmin = await this.snapshotXmin();
+    const params: unknown[] = [xmin.toString(), from.tx.toString(), from.seq.toString(), limit];
+    let typeFilter = '';
+    if (options.types) {
+      params.push(JSON.stringify(options.types));
+      typeFilter = `and type in (select jsonb_array_elements_text($5::jsonb))`;
+    }
+    const r = await this.db.query<EventRow>(
+      `select ${SELECT_COLUMNS} from events
+       where tx_id < $1::text::xid8 and (tx_id, position) > ($2::text::xid8, $3::bigint) ${typeFilter}
+       order by tx_id, position limit $4`,
+      params,
+    );
+    const events = r.rows.map((row) => this.toRecorded(row));
+    const lastSeen = events.length ? parsePosition(events[events.length - 1]!.position) : from;
+    // A short page means everything below xmin has been seen, including skipped types.
+    const checkpoint = events.length < limit ? maxPosition(lastSeen, positionBelowXmin(xmin)) : lastSeen;
+    return { events, checkpoint: formatPosition(maxPosition(checkpoint, from)) };
+  }
+
+  async head(): Promise<string> {
+    const xmin = await this.snapshotXmin();
+    return formatPosition(maxPosition(START, positionBelowXmin(xmin)));
+  }
+
+  private async snapshotXmin(): Promise<bigint> {
+    const r = await this.db.query<{ xmin: string }>('select pg_snapshot_xmin(pg_current_snapshot())::text as xmin');
+    return BigInt(r.rows[0]!.xmin);
+  }
+
+  subscribe(after: string, options: SubscriptionOptions): Subscription {
+    let checkpoint = after;
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    // Set by appends that happen while a read is in flight, so their wake-up is not lost.
+    let dirty = false;
+    const onAppended = () => {
+      dirty = true;
+      wake?.();
+    };
+    this.appended.on('appended', onAppended);
+    const pollMs = options.pollIntervalMs ?? 250;
+
+    const loop = (async () => {
+      while (!stopped) {
+        dirty = false;
+        try {
+          const batch = await this.readAll(checkpoint, options);
+          if (batch.events.length > 0 || batch.checkpoint !== checkpoint) {
+            await options.handler(batch);
+            checkpoint = batch.checkpoint;
+          }
+          if (batch.events.length === (options.limit ?? 1000)) continue;
+        } catch (err) {
+          if (stopped) break;
+          options.onError?.(err);
+        }
+        if (stopped) break;
+        if (dirty) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    })();
+
+    return {
+      get checkpoint() {
+        return checkpoint;
+      },
+      stop: async () => {
+        stopped = true;
+        wake?.();
+        this.appended.off('appended', onAppended);
+        await loop;
+      },
+    };
+  }
+
+  /** Subscribe to "something was appended" without reading (for projector wake-ups). */
+  onAppended(listener: () => void): () => void {
+    this.appended.on('appended', listener);
+    return () => this.appended.off('appended', listener);
+  }
+
+  private toRecorded(row: EventRow): Recorded {
+    return {
+      id: row.id,
+      streamId: row.stream_id,
+      revision: BigInt(row.revision),
+      position: formatPosition({ tx: BigInt(row.tx), seq: BigInt(row.seq) }),
+      type: row.type,
+      data: this.catalog.upcast(row.type, row.schema, row.data),
+      meta: { ...row.meta, schema: row.schema },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.appended.removeAllListeners();
+    await this.unlisten?.();
+  }
+}
+
+function checkExpected(streamId: string, expected: AppendOptions['expectedRevision'], current: bigint | undefined): void {
+  if (expected === undefined || expected === 'any') return;
+  if (expected === 'no_stream' && current === undefined) return;
+  if (expected === 'stream_exists' && current !== undefined) return;
+  if (typeof expected === 'bigint' && current === expected) return;
+  throw new WrongExpectedRevisionError(streamId, expected, current);
+}
