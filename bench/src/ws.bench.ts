@@ -1,0 +1,247 @@
+/**
+ * Weak-supervision label-model benchmark.
+ *
+ *   npm run bench:ws -- --data /work/shared/ws-data/youtube /work/shared/ws-data/sms ...
+ *   npm run bench:ws -- --speed [--records 1000000 --lfs 50 --classes 5 --coverage 0.1]
+ *   options: --models ours,mv,refinery,ds   --modes unsupervised,semi
+ *
+ * Prints one JSON line per dataset × model × mode (see docs/weak-supervision.md).
+ */
+import {
+  accuracy,
+  binaryF1,
+  concatRows,
+  entityF1,
+  expectedCalibrationError,
+  fitLabelModel,
+  fitSpanModel,
+  spansToBio,
+  labelMatrixFromCsr,
+  matrixByteSize,
+  type ModelKind,
+} from '@refinery/weak-supervision';
+import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
+
+type Mode = 'unsupervised' | 'semi';
+
+function parseArgs(argv: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let key = '';
+  for (const a of argv) {
+    if (a.startsWith('--')) {
+      key = a.slice(2);
+      if (!out.has(key)) out.set(key, []);
+    } else if (key) out.get(key)!.push(a);
+  }
+  return out;
+}
+
+const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+
+function emit(line: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+function runClassification(ds: ClassDataset, models: ModelKind[], modes: Mode[]): void {
+  const { train, valid, test } = ds.splits;
+  if (!test) throw new Error(`${ds.name}: no test split`);
+  // unsupervised fit set: every split's weak labels (train + valid + test; SMS: valid + test), no gold
+  const parts = [train, valid, test].filter((s) => s !== undefined);
+  const all = concatRows(parts.map((s) => s.matrix));
+  const testOffset = all.numRecords - test.matrix.numRecords;
+  const validOffset = valid ? (train ? train.matrix.numRecords : 0) : -1;
+  const K = ds.numClasses;
+  for (const mode of modes) {
+    let manual: Int32Array | undefined;
+    if (mode === 'semi') {
+      if (!valid) continue;
+      manual = new Int32Array(all.numRecords).fill(-1);
+      manual.set(valid.gold, validOffset);
+    }
+    for (const kind of models) {
+      const t0 = performance.now();
+      const model = fitLabelModel(kind, all, { numClasses: K, ...(manual ? { manualLabels: manual } : {}) });
+      const pred = model.predict(test.matrix);
+      const fitMs = performance.now() - t0;
+      void testOffset;
+      // coverage: share of test records that get a label from LF evidence
+      let covered = 0;
+      for (let i = 0; i < test.matrix.numRecords; i++) {
+        if (kind === 'refinery') covered += pred.labels[i]! >= 0 ? 1 : 0;
+        else covered += test.matrix.indptr[i + 1]! > test.matrix.indptr[i]! ? 1 : 0;
+      }
+      const base = {
+        dataset: ds.name,
+        task: K === 2 ? 'binary' : 'multiclass',
+        model: kind,
+        mode,
+        coverage: round(covered / test.matrix.numRecords),
+        ece: round(expectedCalibrationError(test.gold, pred.labels, pred.confidence)),
+        fit_ms: round(fitMs, 1),
+      };
+      const acc = accuracy(test.gold, pred.labels);
+      emit({ dataset: base.dataset, task: base.task, metric: 'accuracy', model: kind, mode, value: round(100 * acc, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms });
+      if (K === 2) {
+        const f = binaryF1(test.gold, pred.labels, 1);
+        emit({ dataset: base.dataset, task: base.task, metric: 'f1', model: kind, mode, value: round(100 * f.f1, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms });
+      }
+    }
+  }
+}
+
+function runSequence(ds: SeqDataset, models: ModelKind[], modes: Mode[]): void {
+  const { train, valid, test } = ds.splits;
+  if (!test) throw new Error(`${ds.name}: no test split`);
+  const parts = [train, valid, test].filter((s) => s !== undefined);
+  const docs = parts.flatMap((s) => s.docs);
+  const validOffset = train ? train.docs.length : 0;
+  // token-level coverage of the test split: tokens where some LF tags an entity
+  let tokens = 0;
+  let coveredTokens = 0;
+  for (const d of test.docs) {
+    const cov = new Uint8Array(d.length);
+    for (const spans of d.lfSpans) for (const s of spans) for (let t = Math.max(0, s.start); t < Math.min(d.length, s.end); t++) cov[t] = 1;
+    tokens += d.length;
+    for (let t = 0; t < d.length; t++) coveredTokens += cov[t]!;
+  }
+  const goldTags = test.docs.map((d, i) => spansToBio(test.gold[i]!, d.length, ds.entityTypes, 'BIO'));
+  for (const mode of modes) {
+    let manualSpans: Array<typeof test.gold[number] | null> | undefined;
+    if (mode === 'semi') {
+      if (!valid) continue;
+      manualSpans = docs.map(() => null);
+      valid.gold.forEach((g, i) => (manualSpans![validOffset + i] = g));
+    }
+    for (const kind of models) {
+      const t0 = performance.now();
+      const model = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', ...(manualSpans ? { manualSpans } : {}) });
+      const pred = model.predict(test.docs);
+      const fitMs = performance.now() - t0;
+      const f = entityF1(test.gold, pred.spans);
+      // token-level ECE of the predicted tag
+      const g: number[] = [];
+      const p: number[] = [];
+      const c: number[] = [];
+      pred.tags.forEach((tags, d) => {
+        for (let t = 0; t < tags.length; t++) {
+          g.push(goldTags[d]![t]!);
+          p.push(tags[t]!);
+          c.push(pred.tokenConfidence[d]![t]!);
+        }
+      });
+      emit({
+        dataset: ds.name,
+        task: 'sequence',
+        metric: 'entity_f1',
+        model: kind,
+        mode,
+        value: round(100 * f.f1, 2),
+        coverage: round(coveredTokens / Math.max(tokens, 1)),
+        ece: round(expectedCalibrationError(g, p, c)),
+        fit_ms: round(fitMs, 1),
+      });
+    }
+  }
+}
+
+/** Deterministic xorshift32 PRNG. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKind[]): void {
+  // synthetic data: latent class uniform, each LF fires with probability `cov`, is right with prob 0.7
+  const rand = rng(12345);
+  const gold = new Int32Array(n);
+  const indptr = new Int32Array(n + 1);
+  const cap = Math.ceil(n * M * cov * 1.05) + 1024;
+  let lfs = new Int32Array(cap);
+  let labels = new Int32Array(cap);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const y = Math.floor(rand() * K);
+    gold[i] = y;
+    for (let j = 0; j < M; j++) {
+      if (rand() >= cov) continue;
+      const acc = 0.55 + (0.4 * j) / M;
+      let l = y;
+      if (rand() >= acc) l = (y + 1 + Math.floor(rand() * (K - 1))) % K;
+      if (k === lfs.length) {
+        const nl = new Int32Array(lfs.length * 2);
+        nl.set(lfs);
+        lfs = nl;
+        const nb = new Int32Array(labels.length * 2);
+        nb.set(labels);
+        labels = nb;
+      }
+      lfs[k] = j;
+      labels[k] = l;
+      k++;
+    }
+    indptr[i + 1] = k;
+  }
+  const matrix = labelMatrixFromCsr(n, M, indptr, lfs.slice(0, k), labels.slice(0, k));
+  lfs = new Int32Array(0);
+  labels = new Int32Array(0);
+  const bytes = matrixByteSize(matrix);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (const kind of models) {
+    gc?.();
+    const before = process.memoryUsage();
+    let peakHeap = before.heapUsed;
+    let peakAb = before.arrayBuffers;
+    const t0 = performance.now();
+    const model = fitLabelModel(kind, matrix, { numClasses: K });
+    const mid = process.memoryUsage();
+    const pred = model.predict();
+    const ms = performance.now() - t0;
+    const after = process.memoryUsage();
+    peakHeap = Math.max(peakHeap, mid.heapUsed, after.heapUsed);
+    peakAb = Math.max(peakAb, mid.arrayBuffers, after.arrayBuffers);
+    const delta = peakHeap - before.heapUsed + (peakAb - before.arrayBuffers);
+    emit({
+      dataset: `synthetic-${n}x${M}x${K}@${cov}`,
+      task: 'speed',
+      metric: 'accuracy',
+      model: kind,
+      mode: 'unsupervised',
+      value: round(100 * accuracy(gold, pred.labels), 2),
+      coverage: round(cov, 4),
+      ece: round(expectedCalibrationError(gold, pred.labels, pred.confidence)),
+      fit_ms: round(ms, 1),
+      matrix_bytes: bytes,
+      mem_delta_bytes: delta,
+      mem_ratio: round(delta / bytes, 3),
+      gc_exposed: gc !== undefined,
+    });
+  }
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const models = (args.get('models')?.[0]?.split(',') ?? ['ours', 'mv', 'refinery', 'ds']) as ModelKind[];
+  const modes = (args.get('modes')?.[0]?.split(',') ?? ['unsupervised', 'semi']) as Mode[];
+  if (args.has('speed')) {
+    const num = (k: string, d: number): number => Number(args.get(k)?.[0] ?? d);
+    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models : ['ours']);
+  }
+  for (const dir of args.get('data') ?? []) {
+    const ds = loadDataset(dir);
+    if (ds.kind === 'classification') runClassification(ds, models, modes);
+    else runSequence(ds, models, modes);
+  }
+  if (!args.has('speed') && !args.has('data')) {
+    process.stderr.write('usage: npm run bench:ws -- --data <folder>... | --speed\n');
+    process.exitCode = 2;
+  }
+}
+
+main();

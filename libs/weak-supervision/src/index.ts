@@ -1,0 +1,13 @@
+export * from './matrix.ts';
+export * from './types.ts';
+export * from './fit.ts';
+export * from './metrics.ts';
+export * from './spans.ts';
+export * from './sequence.ts';
+export { fitCalibration, applyCalibration, identityCalibration, type Calibration } from './calibration.ts';
+export { majorityVote, predictMv, type MajorityVoteParams } from './models/mv.ts';
+export { refineryVote, predictRefinery, type RefineryParams } from './models/refinery.ts';
+export { dawidSkene } from './models/ds.ts';
+export { oursModel, OURS_DEFAULTS, type OursParams } from './models/ours.ts';
+export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
+export { fitHmm, viterbi, HMM_DEFAULTS, type HmmParams, type HmmConfig } from './models/hmm.ts';

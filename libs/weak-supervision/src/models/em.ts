@@ -1,0 +1,282 @@
+import type { LabelMatrix } from '../matrix.ts';
+import { nnz } from '../matrix.ts';
+
+/**
+ * Class-conditional confusion model ("Dawid-Skene") fitted by EM on a sparse label matrix.
+ *
+ *   P(y) = prior[y]
+ *   P(LF j says l | y) = theta[j][y][l],  l in 0..K-1, plus l = K for "abstain" when `modelAbstains`
+ *
+ * LFs are conditionally independent given y. With `modelAbstains = false`, abstains are missing data
+ * (classic Dawid-Skene) and a record without votes gets posterior = prior. With `modelAbstains = true`,
+ * "LF j did not fire" is evidence too, so an uncovered record gets prior × Π_j P(abstain_j | y).
+ *
+ * Manually labeled records have their posterior clamped to the one-hot manual label in every E-step.
+ */
+export interface EmConfig {
+  numClasses: number;
+  modelAbstains: boolean;
+  /** Dirichlet pseudo-count strength per (LF, class) row. */
+  priorStrength: number;
+  /** Prior mean accuracy P(l = y | y, LF votes) used to shape the Dirichlet prior. */
+  priorAccuracy: number;
+  /** Dirichlet pseudo-count per class for the class balance. */
+  balancePrior: number;
+  /** Estimate the class balance (true) or keep it uniform (false). */
+  estimateBalance: boolean;
+  maxIter: number;
+  tol: number;
+}
+
+export interface EmParams {
+  numClasses: number;
+  numLfs: number;
+  modelAbstains: boolean;
+  /** log P(y), length K. */
+  logPrior: Float64Array;
+  /** delta[(j*K + l)*K + y] = log theta[j][y][l] - log theta[j][y][abstain] (or log theta[j][y][l] without abstain modeling). */
+  delta: Float64Array;
+  /** base[y] = Σ_j log theta[j][y][abstain] (0 without abstain modeling). */
+  base: Float64Array;
+  /** theta[(j*K + y)*(K+1) + l], l = K is abstain (0 without abstain modeling). */
+  theta: Float64Array;
+  iterations: number;
+  logLikelihood: number;
+}
+
+/** Unnormalized log posterior of record i into out[0..K). */
+export function recordScores(p: EmParams, m: LabelMatrix, i: number, out: Float64Array): void {
+  const K = p.numClasses;
+  for (let y = 0; y < K; y++) out[y] = p.logPrior[y]! + p.base[y]!;
+  for (let k = m.indptr[i]!; k < m.indptr[i + 1]!; k++) {
+    const off = (m.lfs[k]! * K + m.labels[k]!) * K;
+    for (let y = 0; y < K; y++) out[y] = out[y]! + p.delta[off + y]!;
+  }
+}
+
+/** All records' unnormalized log posteriors, row-major n × K. */
+export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Float64Array {
+  const K = p.numClasses;
+  const n = m.numRecords;
+  const s = out ?? new Float64Array(n * K);
+  const { logPrior, base, delta, } = p;
+  const { indptr, lfs, labels } = m;
+  for (let i = 0; i < n; i++) {
+    const o = i * K;
+    for (let y = 0; y < K; y++) s[o + y] = logPrior[y]! + base[y]!;
+    const e = indptr[i + 1]!;
+    for (let k = indptr[i]!; k < e; k++) {
+      const off = (lfs[k]! * K + labels[k]!) * K;
+      for (let y = 0; y < K; y++) s[o + y] = s[o + y]! + delta[off + y]!;
+    }
+  }
+  return s;
+}
+
+interface Counts {
+  /** cnt[(j*K + l)*K + y] */
+  votes: Float64Array;
+  /** Q[y] = Σ_i q_iy */
+  total: Float64Array;
+}
+
+/** Per-LF abstain rate over the matrix records. */
+function abstainRates(m: LabelMatrix): Float64Array {
+  const r = new Float64Array(m.numLfs);
+  const total = nnz(m);
+  for (let k = 0; k < total; k++) r[m.lfs[k]!]!++;
+  const n = Math.max(m.numRecords, 1);
+  for (let j = 0; j < m.numLfs; j++) r[j] = 1 - r[j]! / n;
+  return r;
+}
+
+function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, nRecords: number, p: EmParams): void {
+  const K = cfg.numClasses;
+  const M = m.numLfs;
+  const K1 = K + 1;
+  // class balance
+  let totalQ = 0;
+  for (let y = 0; y < K; y++) totalQ += c.total[y]!;
+  for (let y = 0; y < K; y++) {
+    const pr = cfg.estimateBalance ? (c.total[y]! + cfg.balancePrior) / (totalQ + K * cfg.balancePrior) : 1 / K;
+    p.logPrior[y] = Math.log(pr);
+  }
+  void nRecords;
+  p.base.fill(0);
+  const S = cfg.priorStrength;
+  const acc = K === 1 ? 1 : cfg.priorAccuracy;
+  const offAcc = K === 1 ? 0 : (1 - cfg.priorAccuracy) / (K - 1);
+  for (let j = 0; j < M; j++) {
+    const a = cfg.modelAbstains ? Math.min(Math.max(absRate[j]!, 1e-3), 1 - 1e-3) : 0;
+    for (let y = 0; y < K; y++) {
+      const row = (j * K + y) * K1;
+      let votesY = 0;
+      for (let l = 0; l < K; l++) votesY += c.votes[(j * K + l) * K + y]!;
+      // Dirichlet posterior mean (MAP with pseudo-counts >= 1 would be mean-like anyway)
+      let denom: number;
+      if (cfg.modelAbstains) {
+        const absCount = Math.max(c.total[y]! - votesY, 0);
+        denom = c.total[y]! + S;
+        p.theta[row + K] = (absCount + S * a) / denom;
+      } else {
+        denom = votesY + S;
+        p.theta[row + K] = 0;
+      }
+      const voteMass = S * (1 - a);
+      for (let l = 0; l < K; l++) {
+        const prior = voteMass * (l === y ? acc : offAcc);
+        p.theta[row + l] = (c.votes[(j * K + l) * K + y]! + prior) / denom;
+      }
+      const logAbs = cfg.modelAbstains ? Math.log(p.theta[row + K]!) : 0;
+      p.base[y] = p.base[y]! + logAbs;
+      for (let l = 0; l < K; l++) p.delta[(j * K + l) * K + y] = Math.log(p.theta[row + l]!) - logAbs;
+    }
+  }
+}
+
+/**
+ * One fused E-step + count pass. Returns the observed-data log-likelihood (unlabeled records) plus the
+ * complete-data log-likelihood of clamped records.
+ */
+function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: Counts, scratch: Float64Array): number {
+  const K = p.numClasses;
+  const n = m.numRecords;
+  const { indptr, lfs, labels } = m;
+  const { logPrior, base, delta } = p;
+  c.votes.fill(0);
+  c.total.fill(0);
+  let ll = 0;
+  // uncovered unlabeled records share one posterior
+  let uncovered = 0;
+  for (let i = 0; i < n; i++) {
+    const s = indptr[i]!;
+    const e = indptr[i + 1]!;
+    const y0 = manual ? manual[i]! : -1;
+    if (s === e && y0 < 0) {
+      uncovered++;
+      continue;
+    }
+    for (let y = 0; y < K; y++) scratch[y] = logPrior[y]! + base[y]!;
+    for (let k = s; k < e; k++) {
+      const off = (lfs[k]! * K + labels[k]!) * K;
+      for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + delta[off + y]!;
+    }
+    if (y0 >= 0) {
+      ll += scratch[y0]!;
+      c.total[y0] = c.total[y0]! + 1;
+      for (let k = s; k < e; k++) {
+        const off = (lfs[k]! * K + labels[k]!) * K;
+        c.votes[off + y0] = c.votes[off + y0]! + 1;
+      }
+      continue;
+    }
+    let mx = -Infinity;
+    for (let y = 0; y < K; y++) if (scratch[y]! > mx) mx = scratch[y]!;
+    let z = 0;
+    for (let y = 0; y < K; y++) {
+      const v = Math.exp(scratch[y]! - mx);
+      scratch[y] = v;
+      z += v;
+    }
+    ll += mx + Math.log(z);
+    const inv = 1 / z;
+    for (let y = 0; y < K; y++) {
+      const q = scratch[y]! * inv;
+      scratch[y] = q;
+      c.total[y] = c.total[y]! + q;
+    }
+    for (let k = s; k < e; k++) {
+      const off = (lfs[k]! * K + labels[k]!) * K;
+      for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + scratch[y]!;
+    }
+  }
+  if (uncovered > 0) {
+    let mx = -Infinity;
+    for (let y = 0; y < K; y++) {
+      scratch[y] = logPrior[y]! + base[y]!;
+      if (scratch[y]! > mx) mx = scratch[y]!;
+    }
+    let z = 0;
+    for (let y = 0; y < K; y++) {
+      scratch[y] = Math.exp(scratch[y]! - mx);
+      z += scratch[y]!;
+    }
+    ll += uncovered * (mx + Math.log(z));
+    for (let y = 0; y < K; y++) c.total[y] = c.total[y]! + (uncovered * scratch[y]!) / z;
+  }
+  return ll;
+}
+
+export function emptyParams(K: number, M: number, modelAbstains: boolean): EmParams {
+  return {
+    numClasses: K,
+    numLfs: M,
+    modelAbstains,
+    logPrior: new Float64Array(K).fill(-Math.log(K)),
+    delta: new Float64Array(M * K * K),
+    base: new Float64Array(K),
+    theta: new Float64Array(M * K * (K + 1)),
+    iterations: 0,
+    logLikelihood: 0,
+  };
+}
+
+/**
+ * Initial soft counts: manual labels one-hot; other covered records the (smoothed) vote distribution;
+ * uncovered records uniform.
+ */
+function initCounts(m: LabelMatrix, K: number, manual: Int32Array | undefined, c: Counts): void {
+  const n = m.numRecords;
+  const row = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    const s = m.indptr[i]!;
+    const e = m.indptr[i + 1]!;
+    const y0 = manual ? manual[i]! : -1;
+    if (y0 >= 0) row.fill(0), (row[y0] = 1);
+    else if (s === e) row.fill(1 / K);
+    else {
+      row.fill(0);
+      for (let k = s; k < e; k++) row[m.labels[k]!] = row[m.labels[k]!]! + 1;
+      const tot = e - s;
+      for (let y = 0; y < K; y++) row[y] = row[y]! / tot;
+    }
+    for (let y = 0; y < K; y++) c.total[y] = c.total[y]! + row[y]!;
+    for (let k = s; k < e; k++) {
+      const off = (m.lfs[k]! * K + m.labels[k]!) * K;
+      for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + row[y]!;
+    }
+  }
+}
+
+export function fitEm(m: LabelMatrix, cfg: EmConfig, manual: Int32Array | undefined, warmStart?: EmParams): EmParams {
+  const K = cfg.numClasses;
+  const M = m.numLfs;
+  const p = emptyParams(K, M, cfg.modelAbstains);
+  const c: Counts = { votes: new Float64Array(M * K * K), total: new Float64Array(K) };
+  const absRate = abstainRates(m);
+  const scratch = new Float64Array(K);
+  if (warmStart) {
+    p.logPrior.set(warmStart.logPrior);
+    p.delta.set(warmStart.delta);
+    p.base.set(warmStart.base);
+    p.theta.set(warmStart.theta);
+  } else {
+    initCounts(m, K, manual, c);
+    mStep(c, m, cfg, absRate, m.numRecords, p);
+  }
+  let prev = -Infinity;
+  let it = 0;
+  let ll = 0;
+  for (; it < cfg.maxIter; it++) {
+    ll = ePass(p, m, manual, c, scratch);
+    mStep(c, m, cfg, absRate, m.numRecords, p);
+    if (Number.isFinite(prev) && Math.abs(ll - prev) <= cfg.tol * Math.max(1, Math.abs(ll))) {
+      it++;
+      break;
+    }
+    prev = ll;
+  }
+  p.iterations = it;
+  p.logLikelihood = ll;
+  return p;
+}
