@@ -15,8 +15,6 @@ import type {
   WriteResult,
 } from './types';
 
-export { ApiError } from './errors';
-
 type Query = Record<string, string | number | null | undefined>;
 
 function buildUrl(path: string, query?: Query): string {
@@ -124,7 +122,9 @@ export function getRecord(projectId: string, recordId: string): Promise<RecordIt
 
 /** Content-Type for an import file, chosen from its extension; null if unsupported. */
 export function importContentType(fileName: string): ImportContentType | null {
-  const ext = fileName.toLowerCase().split('.').pop() ?? '';
+  const dot = fileName.lastIndexOf('.');
+  if (dot < 0) return null;
+  const ext = fileName.slice(dot + 1).toLowerCase();
   if (ext === 'csv') return 'text/csv';
   if (ext === 'json') return 'application/json';
   if (ext === 'jsonl' || ext === 'ndjson') return 'application/x-ndjson';
