@@ -10,4 +10,4 @@ export { refineryVote, predictRefinery, type RefineryParams } from './models/ref
 export { dawidSkene } from './models/ds.ts';
 export { oursModel, OURS_DEFAULTS, type OursParams } from './models/ours.ts';
 export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
-export { fitHmm, viterbi, HMM_DEFAULTS, type HmmParams, type HmmConfig } from './models/hmm.ts';
+export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';

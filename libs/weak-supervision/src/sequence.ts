@@ -1,6 +1,19 @@
 import type { ModelKind, TieBreak } from './types.ts';
 import { bioToSpans, numTags, tokenMatrixFromSpans, spansToBio, type ScoredSpan, type Span, type SpanDoc, type TagScheme } from './spans.ts';
-import { fitHmm, docObservations, forwardBackward, posteriors, spanPosterior, viterbi, HMM_DEFAULTS, type HmmConfig, type HmmParams } from './models/hmm.ts';
+import { baumWelch, addGoldCounts, docObservations, forwardBackward, posteriors, setTransitions, spanPosterior, transitionMask, viterbi, type HmmParams } from './models/hmm.ts';
+import { allScores, fitEm } from './models/em.ts';
+import { emConfigFor } from './models/ours.ts';
+import { softmaxInPlace } from './util.ts';
+
+/** Defaults of the span model 'ours' (one configuration for all datasets). */
+export const SPAN_DEFAULTS = {
+  /** Baum-Welch rounds after the token-level EM initialisation (0 = keep the token-level emissions). */
+  baumWelchIter: 0,
+  /** Dirichlet pseudo-count per allowed transition. */
+  transitionPrior: 1,
+  /** Emission pseudo-count strength per (LF, state) row during Baum-Welch. */
+  emissionPrior: 10,
+};
 import { fitLabelModel } from './fit.ts';
 import type { FittedLabelModel } from './types.ts';
 
@@ -13,8 +26,8 @@ export interface SpanFitOptions {
   /** Token-level MV tie-breaking (default 'rowModulo'). */
   tieBreak?: TieBreak;
   maxIter?: number;
-  /** ours: HMM hyper-parameters (defaults: HMM_DEFAULTS). */
-  hmm?: Partial<HmmConfig>;
+  /** ours: overrides of SPAN_DEFAULTS (for experiments; the product uses the defaults). */
+  span?: Partial<typeof SPAN_DEFAULTS>;
 }
 
 export interface SpanPrediction {
@@ -55,14 +68,7 @@ export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options:
   const S = numTags(scheme, types.length);
   const M = numLfsOf(docs);
   if (kind === 'ours') {
-    const lengths = Int32Array.from(docs.map((d) => d.length));
-    const obs = docs.map((d) => docObservations(d, M, types, scheme));
-    const gold = docs.map((d, i) => {
-      const g = options.manualSpans?.[i];
-      return g ? spansToBio(g, d.length, types, scheme) : undefined;
-    });
-    const cfg: HmmConfig = { ...HMM_DEFAULTS, ...options.hmm, ...(options.maxIter ? { maxIter: options.maxIter } : {}) };
-    const params = fitHmm({ obs, lengths, gold }, scheme, types.length, M, cfg);
+    const params = fitOursSpan(docs, options, scheme, M);
     return {
       kind,
       scheme,
@@ -139,4 +145,71 @@ function predictHmm(p: HmmParams, docs: readonly SpanDoc[], types: readonly stri
     out.tokenConfidence.push(conf);
   }
   return out;
+}
+
+/**
+ * 'ours' for spans: (1) semi-supervised Dawid-Skene EM (the classification model 'ours') on WRENCH's
+ * token-level matrix over the tag space; (2) an HMM whose emissions are those class-conditional LF
+ * confusions (incl. abstain) and whose transitions are estimated from the token posteriors (and the gold
+ * tags of manually labeled documents), with invalid IOB2 transitions fixed to 0; (3) optional
+ * Baum-Welch rounds; decoding by Viterbi.
+ */
+function fitOursSpan(docs: readonly SpanDoc[], options: SpanFitOptions, scheme: TagScheme, M: number): HmmParams {
+  const cfg = { ...SPAN_DEFAULTS, ...options.span };
+  const types = options.entityTypes;
+  const S = numTags(scheme, types.length);
+  const V = S + 1;
+  const tm = tokenMatrixFromSpans(docs, M, types, scheme);
+  const goldDocs = docs.map((d, i) => {
+    const g = options.manualSpans?.[i];
+    return g ? spansToBio(g, d.length, types, scheme) : undefined;
+  });
+  let manual: Int32Array | undefined;
+  if (goldDocs.some((g) => g !== undefined)) {
+    manual = new Int32Array(tm.matrix.numRecords).fill(-1);
+    goldDocs.forEach((g, i) => g && manual!.set(g, tm.docOffsets[i]!));
+  }
+  const em = fitEm(tm.matrix, emConfigFor({ numClasses: S, ...(options.maxIter ? { maxIter: options.maxIter } : {}) }), manual);
+  const p: HmmParams = {
+    scheme,
+    numStates: S,
+    numLfs: M,
+    numObs: V,
+    logStart: new Float64Array(S),
+    logTrans: new Float64Array(S * S),
+    logEmit: new Float64Array(M * S * V),
+    iterations: em.iterations,
+    logLikelihood: em.logLikelihood,
+  };
+  for (let k = 0; k < M * S * V; k++) p.logEmit[k] = Math.log(Math.max(em.theta[k]!, 1e-300));
+  // transitions from token posteriors (unlabeled docs) and gold tags (labeled docs)
+  const q = allScores(em, tm.matrix);
+  for (let i = 0; i < tm.matrix.numRecords; i++) softmaxInPlace(q, i * S, S);
+  const { allowed, allowedStart } = transitionMask(scheme, types.length);
+  const startC = new Float64Array(S);
+  const transC = new Float64Array(S * S);
+  const lengths = Int32Array.from(docs.map((d) => d.length));
+  const obs = docs.map((d) => docObservations(d, M, types, scheme));
+  for (let d = 0; d < docs.length; d++) {
+    const a = tm.docOffsets[d]!;
+    const T = lengths[d]!;
+    const g = goldDocs[d];
+    if (g) {
+      addGoldCounts(g, obs[d]!, T, S, V, M, startC, transC, null);
+      continue;
+    }
+    if (T === 0) continue;
+    for (let s = 0; s < S; s++) startC[s] = startC[s]! + q[a * S + s]!;
+    for (let t = a; t + 1 < a + T; t++) {
+      let z = 0;
+      for (let r = 0; r < S; r++) for (let s = 0; s < S; s++) if (allowed[r * S + s]) z += q[t * S + r]! * q[(t + 1) * S + s]!;
+      if (z <= 0) continue;
+      for (let r = 0; r < S; r++) for (let s = 0; s < S; s++) if (allowed[r * S + s]) transC[r * S + s] = transC[r * S + s]! + (q[t * S + r]! * q[(t + 1) * S + s]!) / z;
+    }
+  }
+  setTransitions(p, startC, transC, allowed, allowedStart, cfg.transitionPrior);
+  if (cfg.baumWelchIter <= 0) return p;
+  const emitPrior = new Float64Array(M * S * V);
+  for (let k = 0; k < M * S * V; k++) emitPrior[k] = cfg.emissionPrior * Math.exp(p.logEmit[k]!);
+  return baumWelch({ obs, lengths, gold: goldDocs }, p, emitPrior, cfg.transitionPrior, cfg.baumWelchIter, 1e-7, types.length);
 }

@@ -1,4 +1,4 @@
-import { numTags, spansToBio, isBegin, tagType, type SpanDoc, type Span, type TagScheme } from '../spans.ts';
+import { numTags, spansToBio, isBegin, tagType, type SpanDoc, type TagScheme } from '../spans.ts';
 
 /**
  * Hidden Markov model over token tags (BIO or IO) whose observations are the tags each LF emits on
@@ -12,30 +12,17 @@ export interface HmmParams {
   scheme: TagScheme;
   numStates: number;
   numLfs: number;
+  /** Observation alphabet size V per LF (tags 0..S-1, plus S = abstain when V = S + 1). */
+  numObs: number;
   logStart: Float64Array;
   /** logTrans[s * S + s2] */
   logTrans: Float64Array;
-  /** logEmit[(j * S + s) * S + o] */
+  /** logEmit[(j * S + s) * V + o] */
   logEmit: Float64Array;
   iterations: number;
   logLikelihood: number;
 }
 
-export interface HmmConfig {
-  emissionPriorStrength: number;
-  emissionPriorDiagonal: number;
-  transitionPrior: number;
-  maxIter: number;
-  tol: number;
-}
-
-export const HMM_DEFAULTS: HmmConfig = {
-  emissionPriorStrength: 10,
-  emissionPriorDiagonal: 0.5,
-  transitionPrior: 1,
-  maxIter: 100,
-  tol: 1e-6,
-};
 
 /** allowed[s * S + s2] = transition s→s2 is valid; allowedStart[s]. */
 export function transitionMask(scheme: TagScheme, numTypes: number): { allowed: Uint8Array; allowedStart: Uint8Array } {
@@ -54,24 +41,34 @@ export function transitionMask(scheme: TagScheme, numTypes: number): { allowed: 
   return { allowed, allowedStart };
 }
 
-/** Per-document observation block: obs[j * T + t] = LF j's tag on token t. */
+/**
+ * Per-document observation block obs[j * T + t]: LF j's tag on token t, with WRENCH's rule applied —
+ * on a token where some LF tags an entity, an LF that says O is recorded as abstain (= S).
+ */
 export function docObservations(doc: SpanDoc, numLfs: number, entityTypes: readonly string[], scheme: TagScheme): Int32Array {
   const T = doc.length;
+  const S = numTags(scheme, entityTypes.length);
   const obs = new Int32Array(numLfs * T);
   for (let j = 0; j < numLfs; j++) obs.set(spansToBio(doc.lfSpans[j] ?? [], T, entityTypes, scheme), j * T);
+  for (let t = 0; t < T; t++) {
+    let any = false;
+    for (let j = 0; j < numLfs; j++) if (obs[j * T + t]! > 0) any = true;
+    if (any) for (let j = 0; j < numLfs; j++) if (obs[j * T + t] === 0) obs[j * T + t] = S;
+  }
   return obs;
 }
 
 /** Emission probabilities b[t*S + s] (scaled per token so max = 1) from the log emissions. */
 function emissions(p: HmmParams, obs: Int32Array, T: number, b: Float64Array): number {
   const S = p.numStates;
+  const V = p.numObs;
   const M = p.numLfs;
   let logScale = 0;
   for (let t = 0; t < T; t++) {
     let mx = -Infinity;
     for (let s = 0; s < S; s++) {
       let v = 0;
-      for (let j = 0; j < M; j++) v += p.logEmit[(j * S + s) * S + obs[j * T + t]!]!;
+      for (let j = 0; j < M; j++) v += p.logEmit[(j * S + s) * V + obs[j * T + t]!]!;
       b[t * S + s] = v;
       if (v > mx) mx = v;
     }
@@ -148,6 +145,7 @@ export function posteriors(fb: ForwardBackward, T: number, S: number): Float64Ar
 
 export function viterbi(p: HmmParams, obs: Int32Array, T: number): Int32Array {
   const S = p.numStates;
+  const V = p.numObs;
   const M = p.numLfs;
   const out = new Int32Array(T);
   if (T === 0) return out;
@@ -156,7 +154,7 @@ export function viterbi(p: HmmParams, obs: Int32Array, T: number): Int32Array {
   for (let t = 0; t < T; t++) {
     for (let s = 0; s < S; s++) {
       let e = 0;
-      for (let j = 0; j < M; j++) e += p.logEmit[(j * S + s) * S + obs[j * T + t]!]!;
+      for (let j = 0; j < M; j++) e += p.logEmit[(j * S + s) * V + obs[j * T + t]!]!;
       if (t === 0) {
         delta[s] = p.logStart[s]! + e;
         continue;
@@ -219,103 +217,30 @@ export function spanPosterior(fb: ForwardBackward, tags: Int32Array, start: numb
 }
 
 export interface HmmFitInput {
+  /** Per document: obs[j * T + t] in 0..V-1. */
   obs: Int32Array[];
   lengths: Int32Array;
   /** Gold tags for clamped documents (undefined = unlabeled). */
   gold: Array<Int32Array | undefined>;
 }
 
-export function fitHmm(input: HmmFitInput, scheme: TagScheme, numTypes: number, numLfs: number, cfg: HmmConfig = HMM_DEFAULTS): HmmParams {
-  const S = numTags(scheme, numTypes);
-  const M = numLfs;
-  const { allowed, allowedStart } = transitionMask(scheme, numTypes);
-  const p: HmmParams = {
-    scheme,
-    numStates: S,
-    numLfs: M,
-    logStart: new Float64Array(S),
-    logTrans: new Float64Array(S * S),
-    logEmit: new Float64Array(M * S * S),
-    iterations: 0,
-    logLikelihood: 0,
-  };
+/**
+ * Baum-Welch refinement of `init` (maxIter rounds, MAP with Dirichlet pseudo-counts `emitPrior`
+ * (M × S × V) and `transitionPrior` per allowed transition). Gold documents contribute hard counts.
+ */
+export function baumWelch(input: HmmFitInput, init: HmmParams, emitPrior: Float64Array, transitionPrior: number, maxIter: number, tol: number, numTypes: number): HmmParams {
+  const S = init.numStates;
+  const V = init.numObs;
+  const M = init.numLfs;
+  const { allowed, allowedStart } = transitionMask(init.scheme, numTypes);
+  const p: HmmParams = { ...init, logStart: Float64Array.from(init.logStart), logTrans: Float64Array.from(init.logTrans), logEmit: Float64Array.from(init.logEmit) };
   const startC = new Float64Array(S);
   const transC = new Float64Array(S * S);
-  const emitC = new Float64Array(M * S * S);
-  // LF tag marginals for the emission prior
-  const marg = new Float64Array(M * S);
-  let totalTokens = 0;
-  for (let d = 0; d < input.obs.length; d++) {
-    const T = input.lengths[d]!;
-    totalTokens += T;
-    const obs = input.obs[d]!;
-    for (let j = 0; j < M; j++) for (let t = 0; t < T; t++) marg[j * S + obs[j * T + t]!]!++;
-  }
-  for (let k = 0; k < M * S; k++) marg[k] = (marg[k]! + 1) / (totalTokens + S);
-
-  const mStep = (): void => {
-    let z = 0;
-    for (let s = 0; s < S; s++) z += allowedStart[s] ? startC[s]! + cfg.transitionPrior : 0;
-    for (let s = 0; s < S; s++) p.logStart[s] = allowedStart[s] ? Math.log((startC[s]! + cfg.transitionPrior) / z) : -Infinity;
-    for (let s = 0; s < S; s++) {
-      let zr = 0;
-      for (let s2 = 0; s2 < S; s2++) if (allowed[s * S + s2]) zr += transC[s * S + s2]! + cfg.transitionPrior;
-      for (let s2 = 0; s2 < S; s2++) {
-        p.logTrans[s * S + s2] = allowed[s * S + s2] ? Math.log((transC[s * S + s2]! + cfg.transitionPrior) / zr) : -Infinity;
-      }
-    }
-    const Se = cfg.emissionPriorStrength;
-    const dg = cfg.emissionPriorDiagonal;
-    for (let j = 0; j < M; j++) {
-      for (let s = 0; s < S; s++) {
-        let zr = 0;
-        const row = (j * S + s) * S;
-        for (let o = 0; o < S; o++) zr += emitC[row + o]! + Se * (dg * (o === s ? 1 : 0) + (1 - dg) * marg[j * S + o]!);
-        for (let o = 0; o < S; o++) {
-          const v = emitC[row + o]! + Se * (dg * (o === s ? 1 : 0) + (1 - dg) * marg[j * S + o]!);
-          p.logEmit[row + o] = Math.log(v / zr);
-        }
-      }
-    }
-  };
-
-  // initial soft tags: distribution of the LF entity tags on the token (O if none), gold where known
-  const q = new Float64Array(S);
-  const qPrev = new Float64Array(S);
-  for (let d = 0; d < input.obs.length; d++) {
-    const T = input.lengths[d]!;
-    const obs = input.obs[d]!;
-    const gold = input.gold[d];
-    for (let t = 0; t < T; t++) {
-      q.fill(0);
-      if (gold) q[gold[t]!] = 1;
-      else {
-        let n = 0;
-        for (let j = 0; j < M; j++) {
-          const o = obs[j * T + t]!;
-          if (o > 0) {
-            q[o] = q[o]! + 1;
-            n++;
-          }
-        }
-        if (n === 0) q[0] = 1;
-        else for (let s = 0; s < S; s++) q[s] = q[s]! / n;
-      }
-      for (let j = 0; j < M; j++) {
-        const o = obs[j * T + t]!;
-        for (let s = 0; s < S; s++) emitC[(j * S + s) * S + o] = emitC[(j * S + s) * S + o]! + q[s]!;
-      }
-      if (t === 0) for (let s = 0; s < S; s++) startC[s] = startC[s]! + q[s]!;
-      else for (let r = 0; r < S; r++) for (let s = 0; s < S; s++) if (allowed[r * S + s]) transC[r * S + s] = transC[r * S + s]! + qPrev[r]! * q[s]!;
-      qPrev.set(q);
-    }
-  }
-  mStep();
-
+  const emitC = new Float64Array(M * S * V);
   let prevLl = -Infinity;
   let it = 0;
   let ll = 0;
-  for (; it < cfg.maxIter; it++) {
+  for (; it < maxIter; it++) {
     startC.fill(0);
     transC.fill(0);
     emitC.fill(0);
@@ -326,15 +251,7 @@ export function fitHmm(input: HmmFitInput, scheme: TagScheme, numTypes: number, 
       const obs = input.obs[d]!;
       const gold = input.gold[d];
       if (gold) {
-        startC[gold[0]!] = startC[gold[0]!]! + 1;
-        for (let t = 0; t < T; t++) {
-          const s = gold[t]!;
-          if (t > 0) transC[gold[t - 1]! * S + s] = transC[gold[t - 1]! * S + s]! + 1;
-          for (let j = 0; j < M; j++) {
-            const k = (j * S + s) * S + obs[j * T + t]!;
-            emitC[k] = emitC[k]! + 1;
-          }
-        }
+        addGoldCounts(gold, obs, T, S, V, M, startC, transC, emitC);
         continue;
       }
       const fb = forwardBackward(p, obs, T);
@@ -344,26 +261,31 @@ export function fitHmm(input: HmmFitInput, scheme: TagScheme, numTypes: number, 
       for (let t = 0; t < T; t++) {
         for (let j = 0; j < M; j++) {
           const o = obs[j * T + t]!;
-          for (let s = 0; s < S; s++) emitC[(j * S + s) * S + o] = emitC[(j * S + s) * S + o]! + g[t * S + s]!;
+          for (let s = 0; s < S; s++) emitC[(j * S + s) * V + o] = emitC[(j * S + s) * V + o]! + g[t * S + s]!;
         }
         if (t + 1 < T) {
-          const c = fb.scale[t + 1]!;
           let z = 0;
           for (let r = 0; r < S; r++) for (let s = 0; s < S; s++) z += fb.alpha[t * S + r]! * fb.trans[r * S + s]! * fb.b[(t + 1) * S + s]! * fb.beta[(t + 1) * S + s]!;
           if (z > 0) {
             for (let r = 0; r < S; r++) {
               for (let s = 0; s < S; s++) {
-                const v = (fb.alpha[t * S + r]! * fb.trans[r * S + s]! * fb.b[(t + 1) * S + s]! * fb.beta[(t + 1) * S + s]!) / z;
-                transC[r * S + s] = transC[r * S + s]! + v;
+                transC[r * S + s] = transC[r * S + s]! + (fb.alpha[t * S + r]! * fb.trans[r * S + s]! * fb.b[(t + 1) * S + s]! * fb.beta[(t + 1) * S + s]!) / z;
               }
             }
           }
-          void c;
         }
       }
     }
-    mStep();
-    if (Number.isFinite(prevLl) && Math.abs(ll - prevLl) <= cfg.tol * Math.max(1, Math.abs(ll))) {
+    setTransitions(p, startC, transC, allowed, allowedStart, transitionPrior);
+    for (let j = 0; j < M; j++) {
+      for (let s = 0; s < S; s++) {
+        const row = (j * S + s) * V;
+        let z = 0;
+        for (let o = 0; o < V; o++) z += emitC[row + o]! + emitPrior[row + o]!;
+        for (let o = 0; o < V; o++) p.logEmit[row + o] = Math.log((emitC[row + o]! + emitPrior[row + o]!) / z);
+      }
+    }
+    if (Number.isFinite(prevLl) && Math.abs(ll - prevLl) <= tol * Math.max(1, Math.abs(ll))) {
       it++;
       break;
     }
@@ -374,7 +296,32 @@ export function fitHmm(input: HmmFitInput, scheme: TagScheme, numTypes: number, 
   return p;
 }
 
-/** Gold spans → tags for clamping (spans of unknown types are ignored). */
-export function goldTags(spans: readonly Span[], T: number, entityTypes: readonly string[], scheme: TagScheme): Int32Array {
-  return spansToBio(spans, T, entityTypes, scheme);
+export function addGoldCounts(gold: Int32Array, obs: Int32Array, T: number, S: number, V: number, M: number, startC: Float64Array, transC: Float64Array, emitC: Float64Array | null): void {
+  if (T === 0) return;
+  startC[gold[0]!] = startC[gold[0]!]! + 1;
+  for (let t = 0; t < T; t++) {
+    const s = gold[t]!;
+    if (t > 0) transC[gold[t - 1]! * S + s] = transC[gold[t - 1]! * S + s]! + 1;
+    if (emitC) {
+      for (let j = 0; j < M; j++) {
+        const k = (j * S + s) * V + obs[j * T + t]!;
+        emitC[k] = emitC[k]! + 1;
+      }
+    }
+  }
+}
+
+/** MAP transitions / start from soft counts with pseudo-count `prior` on every allowed entry. */
+export function setTransitions(p: HmmParams, startC: Float64Array, transC: Float64Array, allowed: Uint8Array, allowedStart: Uint8Array, prior: number): void {
+  const S = p.numStates;
+  let z = 0;
+  for (let s = 0; s < S; s++) z += allowedStart[s] ? startC[s]! + prior : 0;
+  for (let s = 0; s < S; s++) p.logStart[s] = allowedStart[s] && z > 0 ? Math.log((startC[s]! + prior) / z) : -Infinity;
+  for (let s = 0; s < S; s++) {
+    let zr = 0;
+    for (let s2 = 0; s2 < S; s2++) if (allowed[s * S + s2]) zr += transC[s * S + s2]! + prior;
+    for (let s2 = 0; s2 < S; s2++) {
+      p.logTrans[s * S + s2] = allowed[s * S + s2] && zr > 0 ? Math.log((transC[s * S + s2]! + prior) / zr) : -Infinity;
+    }
+  }
 }

@@ -16,7 +16,7 @@ export interface OursParams {
 /** Defaults of the product model (one configuration for all datasets). */
 export const OURS_DEFAULTS = {
   modelAbstains: true,
-  priorStrength: 10,
+  priorStrength: 1,
   priorAccuracy: 0.7,
   balancePrior: 1,
   folds: 5,
@@ -40,7 +40,7 @@ export function emConfigFor(options: FitOptions): EmConfig {
 
 /**
  * The default label model. Semi-supervised Dawid-Skene EM:
- *  - class-conditional LF confusion matrices with a Dirichlet prior (mean accuracy 0.7, strength 10);
+ *  - class-conditional LF confusion matrices with a Dirichlet prior (mean accuracy 0.7, strength 1);
  *  - "LF abstained" is modelled as an outcome (so uncovered records get prior × P(all abstain | y));
  *  - class balance estimated with a Dirichlet(1) prior;
  *  - manual labels initialise the parameters and are clamped in every E-step;
