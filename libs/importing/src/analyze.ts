@@ -1,6 +1,6 @@
 import { checkBytes, yieldToEventLoop } from './bytes.ts';
 import { csvRows } from './csv.ts';
-import { ColumnStats, convertValue, convertsTo } from './inference.ts';
+import { ColumnStats, KIND_BOOLEAN, KIND_STRING, classifyString, convertValue, convertsTo } from './inference.ts';
 import type { RawScalar } from './inference.ts';
 import { jsonArrayRows, jsonlRows } from './json.ts';
 import type { JsonRow } from './json.ts';
@@ -19,6 +19,8 @@ class Analysis {
   /** raw primary key value -> line of first occurrence */
   readonly keys = new Map<string, number>();
   firstMissingKeyLine: number | undefined;
+  /** Whether some key may read differently once converted to a numeric/boolean type ("01", "1.50", "TRUE"). */
+  nonCanonicalKeys = false;
 
   constructor(
     readonly limits: ImportLimits,
@@ -69,6 +71,7 @@ class Analysis {
       return;
     }
     const key = String(value);
+    if (!this.nonCanonicalKeys && typeof value === 'string' && !isCanonical(key)) this.nonCanonicalKeys = true;
     const firstLine = this.keys.get(key);
     if (firstLine !== undefined) throw duplicateKey(this.primaryKey!, key, firstLine, line);
     this.keys.set(key, line);
@@ -100,7 +103,7 @@ class Analysis {
    * collide after conversion ("1.0" and "1" as float), so check again with the final type.
    */
   private checkNormalizedKeys(pk: string, type: AttributeType): void {
-    if (type === 'text' || type === 'category') return;
+    if (type === 'text' || type === 'category' || !this.nonCanonicalKeys) return;
     const normalized = new Map<string, number>();
     for (const [raw, line] of this.keys) {
       const key = String(convertValue(raw, type));
@@ -109,6 +112,14 @@ class Analysis {
       normalized.set(key, line);
     }
   }
+}
+
+/** True when converting `s` to the type it looks like gives back the same string. */
+function isCanonical(s: string): boolean {
+  const kind = classifyString(s);
+  if (kind === KIND_STRING) return true;
+  if (kind === KIND_BOOLEAN) return s === 'true' || s === 'false';
+  return String(Number(s)) === s;
 }
 
 function duplicateKey(pk: string, value: string, firstLine: number, line: number): ImportError {
