@@ -59,7 +59,8 @@ function numLfsOf(docs: readonly SpanDoc[]): number {
  *  - 'ours': HMM over the token tags (see models/hmm.ts), Viterbi decoding (always valid IOB2),
  *    span confidence = exact posterior probability of the span.
  *  - 'mv' | 'ds' | 'refinery': the classification model on WRENCH's token-level matrix
- *    (tokenMatrixFromSpans); tokens without a prediction are O; spans reassembled with strict IOB2;
+ *    (tokenMatrixFromSpans); tokens without a prediction (refinery: no weighted vote; any model: no
+ *    vote at all) are O; spans reassembled with strict IOB2;
  *    span confidence = min token confidence in the span (refinery: max of its vote weights → sigmoid).
  */
 export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options: SpanFitOptions): FittedSpanModel {
@@ -107,7 +108,8 @@ export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options:
         const tags = new Int32Array(b - a);
         const conf = new Float64Array(b - a);
         for (let t = a; t < b; t++) {
-          const l = pred.labels[t]!;
+          // a token without any vote (only possible with zero LFs) is O
+          const l = t2.matrix.indptr[t + 1] === t2.matrix.indptr[t] ? -1 : pred.labels[t]!;
           tags[t - a] = l < 0 ? 0 : l;
           conf[t - a] = l < 0 ? 0 : pred.confidence[t]!;
         }
@@ -184,7 +186,12 @@ function fitOursSpan(docs: readonly SpanDoc[], options: SpanFitOptions, scheme: 
   for (let k = 0; k < M * S * V; k++) p.logEmit[k] = Math.log(Math.max(em.theta[k]!, 1e-300));
   // transitions from token posteriors (unlabeled docs) and gold tags (labeled docs)
   const q = allScores(em, tm.matrix);
-  for (let i = 0; i < tm.matrix.numRecords; i++) softmaxInPlace(q, i * S, S);
+  const noEvidence = tm.matrix.indptr[tm.matrix.numRecords] === 0;
+  for (let i = 0; i < tm.matrix.numRecords; i++) {
+    softmaxInPlace(q, i * S, S);
+    // no LF vote anywhere: nothing to learn transitions from — every token counts as O
+    if (noEvidence) for (let s = 0; s < S; s++) q[i * S + s] = s === 0 ? 1 : 0;
+  }
   const { allowed, allowedStart } = transitionMask(scheme, types.length);
   const startC = new Float64Array(S);
   const transC = new Float64Array(S * S);
