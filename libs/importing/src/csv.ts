@@ -90,8 +90,10 @@ export async function* csvParseRows(bytes: Buffer, start: number, maxRecordBytes
       }
       if (cursor < s) cursor = s;
       let e = rec.end;
-      if (e > s && input[e - 1] === NL) e--;
-      if (e > s && input[e - 1] === CR) e--;
+      if (e > s && input[e - 1] === NL) {
+        e--;
+        if (e > s && input[e - 1] === CR) e--;
+      }
       prevEnd = rec.end;
       yield { fields: rec.fields, line: cursorLine, size: e - s };
     }
