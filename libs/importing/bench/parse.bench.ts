@@ -21,7 +21,7 @@ function generate(format: ImportFormat): Buffer {
     const label = LABELS[i % 5]!;
     const score = (i / 7).toFixed(3);
     const flag = i % 2 === 0;
-    if (format === 'csv') parts.push(`${i},"${text}",${label},${score},${flag}\n`);
+    if (format === 'csv') parts.push(`${i},"${text}, ${TEXT.slice(0, 50)}",${label},${score},${flag}\n`);
     else parts.push(`${JSON.stringify({ id: `r-${i}`, text, label, score: Number(score), flag })}${format === 'json' ? (i === N - 1 ? '\n' : ',\n') : '\n'}`);
   }
   if (format === 'json') parts.push(']\n');

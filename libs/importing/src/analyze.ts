@@ -1,5 +1,5 @@
 import { checkBytes, yieldToEventLoop } from './bytes.ts';
-import { csvRows } from './csv.ts';
+import { FastPathRejected, csvRowsSync, diagnoseCsv } from './csv.ts';
 import { ColumnStats, KIND_BOOLEAN, KIND_STRING, classifyString, convertValue, convertsTo } from './inference.ts';
 import type { RawScalar } from './inference.ts';
 import { jsonArrayRows, jsonlRows } from './json.ts';
@@ -224,12 +224,26 @@ async function analyzeJson(rows: Generator<JsonRow>, a: Analysis): Promise<void>
 }
 
 async function analyzeCsv(bytes: Buffer, start: number, a: Analysis): Promise<void> {
+  try {
+    await analyzeCsvRows(bytes, start, a);
+  } catch (err) {
+    if (err instanceof FastPathRejected) await diagnoseCsv(bytes, start, a.limits.maxLineBytes, err);
+    throw err;
+  }
+}
+
+async function analyzeCsvRows(bytes: Buffer, start: number, a: Analysis): Promise<void> {
   const limits = a.limits;
   let header: ColumnStats[] | undefined;
   let headerLine = 1;
   let pkIndex = -1;
   const hasExisting = a.existing.size > 0;
-  for await (const row of csvRows(bytes, start, limits.maxLineBytes)) {
+  let sinceYield = 0;
+  for (const row of csvRowsSync(bytes, start, limits.maxLineBytes)) {
+    if (++sinceYield === YIELD_EVERY) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
     const { fields, line } = row;
     if (row.size > limits.maxLineBytes) {
       throw new ImportError(

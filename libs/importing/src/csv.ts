@@ -127,7 +127,7 @@ function toImportError(err: unknown, maxRecordBytes: number, lineOffset: number)
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 
-class FastPathRejected {
+export class FastPathRejected {
   constructor(
     readonly recordStart: number,
     readonly recordLine: number,
@@ -141,7 +141,7 @@ class FastPathRejected {
  * makes it several times faster than csv-parse. When it meets input it does not accept, the
  * offending record is re-parsed with csv-parse to report csv-parse's diagnostics.
  */
-function* fastCsvRows(input: Buffer, maxRecordBytes: number): Generator<CsvRow> {
+export function* fastCsvRows(input: Buffer, maxRecordBytes: number): Generator<CsvRow> {
   const len = input.length;
   let pos = 0;
   let line = 1;
@@ -228,31 +228,40 @@ function* fastCsvRows(input: Buffer, maxRecordBytes: number): Generator<CsvRow> 
 
 /**
  * Records (header included) of a CSV document, with the 1-based line where each starts.
- * `maxRecordBytes` of 0 disables the record size check.
+ * `maxRecordBytes` of 0 disables the record size check. Synchronous for speed: when it throws
+ * `FastPathRejected`, pass the error to `diagnoseCsv` to get csv-parse's diagnostics.
  */
-export async function* csvRows(bytes: Buffer, start: number, maxRecordBytes: number): AsyncGenerator<CsvRow> {
-  const input = bytes.subarray(start);
+export function csvRowsSync(bytes: Buffer, start: number, maxRecordBytes: number): Generator<CsvRow> {
+  return fastCsvRows(bytes.subarray(start), maxRecordBytes);
+}
+
+/** Re-parses the rejected record with csv-parse and throws the resulting ImportError. */
+export async function diagnoseCsv(bytes: Buffer, start: number, maxRecordBytes: number, err: FastPathRejected): Promise<never> {
   try {
-    yield* fastCsvRows(input, maxRecordBytes);
-  } catch (err) {
-    if (!(err instanceof FastPathRejected)) throw err;
-    // Let csv-parse diagnose the rejected record (csv-parse's state is clean at a record boundary).
-    try {
-      for await (const row of csvParseRows(bytes, start + err.recordStart, maxRecordBytes, err.recordLine - 1)) void row;
-    } catch (csvErr) {
-      if (csvErr instanceof ImportError && csvErr.details['csvCode'] === 'CSV_QUOTE_NOT_CLOSED') {
-        // csv-parse reports the end of the input; the record where the quote opened is more useful
-        throw new ImportError(
-          'malformed_csv',
-          `Malformed CSV on line ${err.recordLine}: a quoted field of this record is never closed`,
-          { ...csvErr.details, line: err.recordLine, endLine: csvErr.details['line'] },
-        );
-      }
-      throw csvErr;
+    for await (const row of csvParseRows(bytes, start + err.recordStart, maxRecordBytes, err.recordLine - 1)) void row;
+  } catch (csvErr) {
+    if (csvErr instanceof ImportError && csvErr.details['csvCode'] === 'CSV_QUOTE_NOT_CLOSED') {
+      // csv-parse reports the end of the input; the record where the quote opened is more useful
+      throw new ImportError(
+        'malformed_csv',
+        `Malformed CSV on line ${err.recordLine}: a quoted field of this record is never closed`,
+        { ...csvErr.details, line: err.recordLine, endLine: csvErr.details['line'] },
+      );
     }
-    throw new ImportError('malformed_csv', `Malformed CSV in the record starting on line ${err.recordLine}`, {
-      line: err.recordLine,
-      reason: 'the record could not be tokenized',
-    });
+    throw csvErr;
+  }
+  throw new ImportError('malformed_csv', `Malformed CSV in the record starting on line ${err.recordLine}`, {
+    line: err.recordLine,
+    reason: 'the record could not be tokenized',
+  });
+}
+
+/** Async form of `csvRowsSync` including the diagnostics. */
+export async function* csvRows(bytes: Buffer, start: number, maxRecordBytes: number): AsyncGenerator<CsvRow> {
+  try {
+    yield* csvRowsSync(bytes, start, maxRecordBytes);
+  } catch (err) {
+    if (err instanceof FastPathRejected) await diagnoseCsv(bytes, start, maxRecordBytes, err);
+    throw err;
   }
 }

@@ -48,7 +48,7 @@ describe('fast CSV tokenizer', () => {
       if (!fast.ok && !reference.ok) continue;
       expect({ input: s, ...fast }).toEqual({ input: s, ...reference });
     }
-    expect(accepted).toBeGreaterThan(300); // the generator produces enough valid CSV to compare
+    expect(accepted).toBeGreaterThan(200); // the generator produces enough valid CSV to compare
   });
 
   it('reports the same start lines as csv-parse for multi-line records', async () => {

@@ -1,5 +1,5 @@
 import { checkBytes } from './bytes.ts';
-import { csvRows } from './csv.ts';
+import { FastPathRejected, csvRowsSync, diagnoseCsv } from './csv.ts';
 import { convertValue } from './inference.ts';
 import type { RawScalar } from './inference.ts';
 import { jsonArrayRows, jsonlRows } from './json.ts';
@@ -56,7 +56,17 @@ export async function* readRecords(bytes: Buffer, plan: ImportPlan, batchSize = 
   if (plan.format === 'csv') {
     let header: string[] | undefined;
     let columnIndex: number[] = [];
-    for await (const { fields, line } of csvRows(bytes, start, 0)) {
+    const rows = csvRowsSync(bytes, start, 0);
+    for (;;) {
+      let next: IteratorResult<{ fields: string[]; line: number }>;
+      try {
+        next = rows.next();
+      } catch (err) {
+        if (err instanceof FastPathRejected) await diagnoseCsv(bytes, start, 0, err);
+        throw err;
+      }
+      if (next.done) break;
+      const { fields, line } = next.value;
       if (header === undefined) {
         header = fields;
         columnIndex = names.map((name) => header!.indexOf(name));
