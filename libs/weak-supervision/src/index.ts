@@ -11,3 +11,4 @@ export { dawidSkene } from './models/ds.ts';
 export { oursModel, OURS_DEFAULTS, type OursParams } from './models/ours.ts';
 export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
 export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';
+export * from './multilabel.ts';
