@@ -343,6 +343,9 @@ describe('JSON array', () => {
     expect(e.details).toMatchObject({ line: 1, column: 11 });
     const f = await failure('json', '[{"a":1} {"a":2}]');
     expect(f.details).toMatchObject({ line: 1, column: 10 });
+    // columns count characters, not bytes, also on one long (minified) line
+    const g = await failure('json', '[{"a":"é🎉"}, {"a":x}]');
+    expect(g.details).toMatchObject({ line: 1, column: '[{"a":"é🎉"}, {"a":'.length + 1 });
   });
 
   it('unsupported_value and empty arrays', async () => {

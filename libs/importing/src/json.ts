@@ -45,7 +45,7 @@ export function* jsonlRows(bytes: Buffer, start: number, maxLineBytes: number): 
     while (first < end && isWhitespaceByte(bytes[first]!)) first++;
     if (first < end) {
       const text = bytes.toString('utf8', pos, end);
-      yield { line, index, value: parseJson(text, line, 1) };
+      yield { line, index, value: parseJson(text, line, () => 1) };
       index++;
     }
     pos = next;
@@ -160,8 +160,8 @@ export function* jsonArrayRows(bytes: Buffer, start: number, maxElementBytes: nu
       );
     }
     const text = bytes.toString('utf8', elementStart, elementEnd);
-    const startColumn = columnOfOffset(bytes, elementStart, elementLineStart);
-    const value = parseJson(text, elementLine, startColumn);
+    // the column is only computed on errors: a minified array is one huge line
+    const value = parseJson(text, elementLine, () => columnOfOffset(bytes, elementStart, elementLineStart));
     yield { line: elementLine, index, value };
     index++;
     pos = elementEnd;
@@ -184,9 +184,9 @@ export function* jsonArrayRows(bytes: Buffer, start: number, maxElementBytes: nu
 
 /**
  * JSON.parse with errors converted to `malformed_json` carrying 1-based line and column.
- * `baseLine`/`baseColumn` locate the first character of `text` in the file.
+ * `baseLine`/`baseColumn()` locate the first character of `text` in the file.
  */
-function parseJson(text: string, baseLine: number, baseColumn: number): unknown {
+function parseJson(text: string, baseLine: number, baseColumn: () => number): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -198,7 +198,7 @@ function parseJson(text: string, baseLine: number, baseColumn: number): unknown 
       line++;
       lastNl = k;
     }
-    const column = lastNl === -1 ? baseColumn + position : position - lastNl;
+    const column = lastNl === -1 ? baseColumn() + position : position - lastNl;
     throw new ImportError('malformed_json', `Malformed JSON on line ${line}, column ${column}: ${reason}`, {
       line,
       column,
