@@ -14,7 +14,6 @@ export interface LogPosition {
 }
 
 export const START: LogPosition = { tx: 0n, seq: 0n };
-const MAX_SEQ = 9223372036854775807n;
 
 export function formatPosition(p: LogPosition): string {
   return `${p.tx}/${p.seq}`;
@@ -47,11 +46,6 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
 
 export function maxPosition(a: LogPosition, b: LogPosition): LogPosition {
   return comparePositions(a, b) >= 0 ? a : b;
-}
-
-/** The position that covers every event of every transaction older than `xmin`. */
-export function positionBelowXmin(xmin: bigint): LogPosition {
-  return { tx: xmin - 1n, seq: MAX_SEQ };
 }
 
 /** True when a reader at `checkpoint` has seen the event at `target`. */

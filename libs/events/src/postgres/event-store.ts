@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { EventCatalog } from '../catalog.ts';
-import { START, formatPosition, maxPosition, parsePosition, positionBelowXmin } from '../checkpoint.ts';
+import { START, formatPosition, maxPosition, parsePosition, type LogPosition } from '../checkpoint.ts';
 import type { Event, NewEvent, Recorded } from '../envelope.ts';
 import type { SqlDatabase, SqlExecutor } from '../sql.ts';
 import {
@@ -195,15 +195,30 @@ export class PostgresEventStore implements EventStore {
       params,
     );
     const events = r.rows.map((row) => this.toRecorded(row));
-    const lastSeen = events.length ? parsePosition(events[events.length - 1]!.position) : from;
-    // A short page means everything below xmin has been seen, including skipped types.
-    const checkpoint = events.length < limit ? maxPosition(lastSeen, positionBelowXmin(xmin)) : lastSeen;
-    return { events, checkpoint: formatPosition(maxPosition(checkpoint, from)) };
+    let checkpoint = events.length ? parsePosition(events[events.length - 1]!.position) : from;
+    // A short page means every event below xmin has been seen, including skipped types:
+    // move to the last of them, so a waiter for any of them is released.
+    if (events.length < limit) checkpoint = maxPosition(checkpoint, await this.lastEventBelow(xmin));
+    return { events, checkpoint: formatPosition(checkpoint) };
   }
 
   async head(): Promise<string> {
-    const xmin = await this.snapshotXmin();
-    return formatPosition(maxPosition(START, positionBelowXmin(xmin)));
+    return formatPosition(await this.lastEventBelow(await this.snapshotXmin()));
+  }
+
+  /**
+   * The position of the newest event of any transaction older than `xmin`. Not (xmin - 1, max):
+   * that moves with every transaction, event or not, and a reader writing its checkpoint would
+   * chase its own tail.
+   */
+  private async lastEventBelow(xmin: bigint): Promise<LogPosition> {
+    const r = await this.db.query<{ tx: string; seq: string }>(
+      `select tx_id::text as tx, position::text as seq from events where tx_id < $1::text::xid8
+       order by tx_id desc, position desc limit 1`,
+      [xmin.toString()],
+    );
+    const row = r.rows[0];
+    return row ? { tx: BigInt(row.tx), seq: BigInt(row.seq) } : START;
   }
 
   private async snapshotXmin(): Promise<bigint> {

@@ -1,0 +1,3 @@
+export * from './projection.ts';
+export * from './runner.ts';
+export * from './wait.ts';

@@ -1,0 +1,32 @@
+import type { Recorded, SqlExecutor } from '@refinery/events';
+
+/**
+ * A read model built from the log. `apply` runs inside the transaction that also stores the
+ * projection's checkpoint, so a crash at any point neither loses nor doubles an event.
+ */
+export interface Projection {
+  readonly name: string;
+  /** bump when the code changes in a way that needs the read model rebuilt; it then rebuilds itself */
+  readonly version: number;
+  /** event types it reads; the log is read filtered to these */
+  readonly handles: readonly string[];
+  /** events per transaction (default 200); lower it for projections of large events */
+  readonly batchSize?: number;
+  /** creates its tables; idempotent */
+  setup(sql: SqlExecutor): Promise<void>;
+  /** removes every row it wrote, before a rebuild */
+  reset(sql: SqlExecutor): Promise<void>;
+  apply(tx: SqlExecutor, events: readonly Recorded[]): Promise<void>;
+}
+
+export const PROJECTOR_SCHEMA = `
+create table if not exists projection_checkpoints (
+  name        text primary key,
+  version     integer not null,
+  checkpoint  text not null,
+  owner       text,
+  lease_until timestamptz not null default 'epoch',
+  updated_at  timestamptz not null default now(),
+  last_error  text
+);
+`;

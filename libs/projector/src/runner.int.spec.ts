@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore, type Recorded, type SqlDatabase, type SqlExecutor } from '@refinery/events';
+import { contractCatalog, testBackends } from '@refinery/events/testing';
+import { ProjectionRunner } from './runner.ts';
+import { CatchUpWaiter } from './wait.ts';
+import type { Projection } from './projection.ts';
+
+/** Records every event it applies (duplicates included) and can be told to fail mid-batch. */
+function countingProjection(name: string, opts: { version?: number; failTimes?: number; failAfterRows?: number } = {}) {
+  let failuresLeft = opts.failTimes ?? 0;
+  const table = `t_${name.replace(/\W/g, '_')}`;
+  const projection: Projection & { failures: number } = {
+    name,
+    version: opts.version ?? 1,
+    handles: ['ContractTicked'],
+    batchSize: 50,
+    failures: 0,
+    async setup(sql: SqlExecutor) {
+      await sql.exec(`create table if not exists ${table} (event_id uuid not null, stream_id text not null, n integer not null)`);
+    },
+    async reset(sql: SqlExecutor) {
+      await sql.exec(`delete from ${table}`);
+    },
+    async apply(tx: SqlExecutor, events: readonly Recorded[]) {
+      let rows = 0;
+      for (const e of events) {
+        await tx.query(`insert into ${table} (event_id, stream_id, n) values ($1, $2, $3)`, [e.id, e.streamId, (e.data as { n: number }).n]);
+        rows++;
+        // a crash between rows of a batch: the rows written so far must roll back with it
+        if (failuresLeft > 0 && rows === (opts.failAfterRows ?? 3)) {
+          failuresLeft--;
+          projection.failures++;
+          throw new Error('simulated crash mid-batch');
+        }
+      }
+    },
+  };
+  return { projection, table };
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const backend of testBackends()) {
+  describe(`projector on ${backend.name}`, () => {
+    let db: SqlDatabase;
+    let store: PostgresEventStore;
+    beforeAll(async () => {
+      db = await backend.open();
+      store = await PostgresEventStore.open(db, { catalog: contractCatalog });
+    });
+    afterAll(async () => {
+      await store.close();
+      await backend.cleanup();
+    });
+
+    async function appendTicks(count: number): Promise<{ stream: string; last: string }> {
+      const stream = `p:${randomUUID()}`;
+      let last = '';
+      for (let i = 0; i < count; i += 25) {
+        const events = Array.from({ length: Math.min(25, count - i) }, (_, k) => ({ type: 'ContractTicked', data: { n: i + k } }));
+        last = (await store.append(stream, events, { actor: 't' })).position;
+      }
+      return { stream, last };
+    }
+
+    async function counts(table: string, stream: string) {
+      const r = await db.query<{ total: string; distinct_ids: string }>(
+        `select count(*)::text as total, count(distinct event_id)::text as distinct_ids from ${table} where stream_id = $1`,
+        [stream],
+      );
+      return { total: Number(r.rows[0]!.total), distinct: Number(r.rows[0]!.distinct_ids) };
+    }
+
+    it('a batch that throws between rows is retried: no event lost or applied twice', async () => {
+      const { projection, table } = countingProjection('crashy', { failTimes: 3 });
+      const runner = new ProjectionRunner(db, store, [projection], { retryDelayMs: 10, pollIntervalMs: 20, log: () => undefined });
+      await runner.start();
+      const { stream, last } = await appendTicks(400);
+      const waiter = new CatchUpWaiter(db, (l) => runner.onAdvanced(l));
+      const result = await waiter.waitFor(last, ['crashy'], 30_000);
+      await runner.stop();
+      expect(result.caughtUp).toBe(true);
+      expect(projection.failures).toBe(3);
+      expect(await counts(table, stream)).toEqual({ total: 400, distinct: 400 });
+    });
+
+    it('a second instance takes over a crashed one and continues from its checkpoint, exactly once', async () => {
+      const a = countingProjection('takeover', { failTimes: 1_000_000, failAfterRows: 10 });
+      const { stream, last } = await appendTicks(300);
+      // Instance A gets the lease, then "dies" (keeps failing mid-batch and never renews its checkpoint).
+      const runnerA = new ProjectionRunner(db, store, [a.projection], { leaseMs: 600, retryDelayMs: 5_000, log: () => undefined });
+      await runnerA.start();
+      await waitUntil(async () => a.projection.failures > 0);
+      const b = countingProjection('takeover');
+      const runnerB = new ProjectionRunner(db, store, [b.projection], { leaseMs: 600, pollIntervalMs: 20, log: () => undefined });
+      await runnerB.start();
+      const status = await runnerB.status();
+      expect(status[0]!.ownedHere).toBe(false); // A still holds a live lease at first
+      const started = Date.now();
+      const result = await new CatchUpWaiter(db).waitFor(last, ['takeover'], 20_000);
+      expect(result.caughtUp).toBe(true);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await runnerA.stop();
+      await runnerB.stop();
+      expect(await counts(a.table, stream)).toEqual({ total: 300, distinct: 300 });
+    });
+
+    it('rebuild replays the log into an identical read model (idempotent)', async () => {
+      const { projection, table } = countingProjection('rebuildable');
+      const runner = new ProjectionRunner(db, store, [projection], { pollIntervalMs: 20, log: () => undefined });
+      await runner.start();
+      const { stream, last } = await appendTicks(120);
+      const waiter = new CatchUpWaiter(db, (l) => runner.onAdvanced(l));
+      await waiter.waitFor(last, ['rebuildable'], 20_000);
+      const before = await db.query(`select event_id, n from ${table} order by event_id`);
+      await runner.rebuild('rebuildable');
+      await waiter.waitFor(last, ['rebuildable'], 20_000);
+      const after = await db.query(`select event_id, n from ${table} order by event_id`);
+      await runner.stop();
+      expect(after.rows).toEqual(before.rows);
+      expect(await counts(table, stream)).toEqual({ total: 120, distinct: 120 });
+    });
+
+    it('a projection whose version changed rebuilds itself on start', async () => {
+      const v1 = countingProjection('versioned', { version: 1 });
+      const r1 = new ProjectionRunner(db, store, [v1.projection], { pollIntervalMs: 20, log: () => undefined });
+      await r1.start();
+      const { stream, last } = await appendTicks(60);
+      await new CatchUpWaiter(db).waitFor(last, ['versioned'], 20_000);
+      await r1.stop();
+      // Simulate rows left behind by v1 that v2 would not write: a rebuild must remove them.
+      await db.query(`insert into ${v1.table} (event_id, stream_id, n) values ($1, $2, -1)`, [randomUUID(), stream]);
+      const v2 = countingProjection('versioned', { version: 2 });
+      const logs: string[] = [];
+      const r2 = new ProjectionRunner(db, store, [v2.projection], { pollIntervalMs: 20, log: (m) => logs.push(m) });
+      await r2.start();
+      await waitUntil(async () => (await counts(v1.table, stream)).total === 60);
+      await new CatchUpWaiter(db).waitFor(last, ['versioned'], 20_000);
+      await r2.stop();
+      expect(logs.some((m) => m.includes('rebuilding'))).toBe(true);
+      expect(await counts(v1.table, stream)).toEqual({ total: 60, distinct: 60 });
+      const status = await r2.status();
+      expect(status[0]!.version).toBe(2);
+    });
+
+    it('waitFor times out honestly when the position is not reached', async () => {
+      const result = await new CatchUpWaiter(db).waitFor('999999999/1', ['versioned'], 150);
+      expect(result.caughtUp).toBe(false);
+    });
+  });
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { formatPosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
+import { PROJECTOR_SCHEMA, type Projection } from './projection.ts';
+
+export interface ProjectionRunnerOptions {
+  /** identifies this process in leases; random by default */
+  instanceId?: string;
+  /** a lease not renewed for this long can be taken over by another instance (ms) */
+  leaseMs?: number;
+  /** how often to look for new events without a notification (ms) */
+  pollIntervalMs?: number;
+  /** pause after a failed batch before retrying it (ms) */
+  retryDelayMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface ProjectionStatus {
+  name: string;
+  version: number;
+  checkpoint: string;
+  owner: string | null;
+  /** some instance holds a live lease */
+  active: boolean;
+  /** this process holds it */
+  ownedHere: boolean;
+  lastError: string | null;
+}
+
+class LeaseLostError extends Error {}
+
+/**
+ * Runs projections: one loop per projection, one active instance per projection across
+ * processes (a lease in `projection_checkpoints`, renewed while working; the checkpoint row
+ * is locked and its owner checked in every batch transaction, so a stale instance can never
+ * commit after another took over).
+ */
+export class ProjectionRunner {
+  readonly instanceId: string;
+  private readonly events = new EventEmitter();
+  private readonly loops = new Map<string, Promise<void>>();
+  private readonly wakers = new Map<string, () => void>();
+  private readonly rebuildRequests = new Set<string>();
+  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly retryMs: number;
+  private readonly log: (message: string) => void;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly store: EventStore & { onAppended?(listener: () => void): () => void },
+    readonly projections: readonly Projection[],
+    options: ProjectionRunnerOptions = {},
+  ) {
+    this.instanceId = options.instanceId ?? `projector-${randomUUID()}`;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.pollMs = options.pollIntervalMs ?? 250;
+    this.retryMs = options.retryDelayMs ?? 500;
+    this.log = options.log ?? ((m) => console.error(m));
+    this.events.setMaxListeners(0);
+    const names = new Set<string>();
+    for (const p of projections) {
+      if (names.has(p.name)) throw new Error(`projection ${p.name} registered twice`);
+      names.add(p.name);
+    }
+  }
+
+  /** creates checkpoint and read-model tables; safe to call from several processes */
+  static async setup(db: SqlDatabase, projections: readonly Projection[]): Promise<void> {
+    await db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(7263002)');
+      await tx.exec(PROJECTOR_SCHEMA);
+      for (const p of projections) await p.setup(tx);
+    });
+  }
+
+  async start(): Promise<void> {
+    await ProjectionRunner.setup(this.db, this.projections);
+    this.unsubscribe = this.store.onAppended?.(() => this.wakeAll());
+    for (const p of this.projections) this.loops.set(p.name, this.run(p));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.wakeAll();
+    await Promise.all(this.loops.values());
+    // Hand the leases back so another instance can take over at once.
+    await this.db
+      .query(`update projection_checkpoints set owner = null, lease_until = 'epoch' where owner = $1`, [this.instanceId])
+      .catch(() => undefined);
+  }
+
+  /** Drops the read model and replays the log into it (in this process's loop). */
+  async rebuild(name: string): Promise<void> {
+    if (!this.projections.some((p) => p.name === name)) throw new Error(`unknown projection ${name}`);
+    this.rebuildRequests.add(name);
+    this.wakers.get(name)?.();
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (!this.rebuildRequests.has(name)) {
+          this.events.off('rebuilt', check);
+          resolve();
+        }
+      };
+      this.events.on('rebuilt', check);
+      check();
+    });
+  }
+
+  /** notified whenever any projection committed a batch */
+  onAdvanced(listener: () => void): () => void {
+    this.events.on('advanced', listener);
+    return () => this.events.off('advanced', listener);
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.wakers.values()) wake();
+  }
+
+  private async sleep(name: string, ms: number): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakers.set(name, done);
+    });
+    this.wakers.delete(name);
+  }
+
+  private async run(p: Projection): Promise<void> {
+    let checkpoint: string | undefined;
+    let leaseRenewedAt = 0;
+    while (!this.stopped) {
+      try {
+        if (checkpoint === undefined || Date.now() - leaseRenewedAt > this.leaseMs / 3) {
+          checkpoint = await this.acquire(p);
+          if (checkpoint === undefined) {
+            await this.sleep(p.name, Math.min(this.leaseMs / 3, 1000));
+            continue;
+          }
+          leaseRenewedAt = Date.now();
+        }
+        if (this.rebuildRequests.has(p.name)) {
+          checkpoint = await this.reset(p);
+          this.rebuildRequests.delete(p.name);
+          this.events.emit('rebuilt');
+        }
+        const batch = await this.store.readAll(checkpoint, { types: p.handles, limit: p.batchSize ?? 200 });
+        if (batch.events.length === 0 && batch.checkpoint === checkpoint) {
+          await this.sleep(p.name, this.pollMs);
+          continue;
+        }
+        const from = checkpoint;
+        await this.db.transaction(async (tx) => {
+          await this.lockOwned(tx, p.name, from);
+          if (batch.events.length) await p.apply(tx, batch.events);
+          await tx.query(
+            `update projection_checkpoints set checkpoint = $2, updated_at = now(), last_error = null,
+               lease_until = now() + make_interval(secs => $3::double precision / 1000)
+             where name = $1`,
+            [p.name, batch.checkpoint, this.leaseMs],
+          );
+        });
+        checkpoint = batch.checkpoint;
+        leaseRenewedAt = Date.now();
+        this.events.emit('advanced');
+        // PGlite answers without real I/O: yield so a long catch-up does not starve the HTTP server.
+        await new Promise((resolve) => setImmediate(resolve));
+      } catch (err) {
+        checkpoint = undefined; // re-read it from the table: the batch did not commit
+        if (this.stopped) break;
+        if (!(err instanceof LeaseLostError)) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.log(`projection ${p.name}: batch failed, retrying: ${message}`);
+          await this.db.query('update projection_checkpoints set last_error = $2 where name = $1', [p.name, message]).catch(() => undefined);
+        }
+        await this.sleep(p.name, this.retryMs);
+      }
+    }
+  }
+
+  /** Takes or renews the lease; returns the checkpoint, or undefined when another instance holds it. */
+  private async acquire(p: Projection): Promise<string | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into projection_checkpoints (name, version, checkpoint) values ($1, $2, $3) on conflict (name) do nothing`,
+        [p.name, p.version, formatPosition(START)],
+      );
+      const r = await tx.query<{ checkpoint: string; version: number }>(
+        `update projection_checkpoints
+           set owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
+         where name = $1 and (owner = $2 or owner is null or lease_until < now())
+         returning checkpoint, version`,
+        [p.name, this.instanceId, this.leaseMs],
+      );
+      const row = r.rows[0];
+      if (!row) return undefined;
+      if (row.version !== p.version) {
+        this.log(`projection ${p.name}: code version ${p.version} differs from the stored ${row.version}; rebuilding`);
+        return this.resetIn(tx, p);
+      }
+      return row.checkpoint;
+    });
+  }
+
+  private async reset(p: Projection): Promise<string> {
+    return this.db.transaction(async (tx) => {
+      await this.lockOwned(tx, p.name);
+      return this.resetIn(tx, p);
+    });
+  }
+
+  private async resetIn(tx: SqlExecutor, p: Projection): Promise<string> {
+    await p.reset(tx);
+    const start = formatPosition(START);
+    await tx.query(`update projection_checkpoints set checkpoint = $2, version = $3, updated_at = now() where name = $1`, [
+      p.name,
+      start,
+      p.version,
+    ]);
+    return start;
+  }
+
+  private async lockOwned(tx: SqlExecutor, name: string, expectedCheckpoint?: string): Promise<void> {
+    const r = await tx.query<{ owner: string | null; checkpoint: string }>(
+      'select owner, checkpoint from projection_checkpoints where name = $1 for update',
+      [name],
+    );
+    const row = r.rows[0];
+    if (!row || row.owner !== this.instanceId || (expectedCheckpoint !== undefined && row.checkpoint !== expectedCheckpoint)) {
+      throw new LeaseLostError(`lease on ${name} lost`);
+    }
+  }
+
+  async status(): Promise<ProjectionStatus[]> {
+    return projectionStatus(this.db, this.projections, this.instanceId);
+  }
+}
+
+export async function projectionStatus(db: SqlExecutor, projections: readonly Projection[], instanceId?: string): Promise<ProjectionStatus[]> {
+  const r = await db.query<{ name: string; version: number; checkpoint: string; owner: string | null; active: boolean; last_error: string | null }>(
+    `select name, version, checkpoint, owner, lease_until > now() as active, last_error from projection_checkpoints`,
+  );
+  const byName = new Map(r.rows.map((row) => [row.name, row]));
+  return projections.map((p) => {
+    const row = byName.get(p.name);
+    return {
+      name: p.name,
+      version: row?.version ?? p.version,
+      checkpoint: row?.checkpoint ?? formatPosition(START),
+      owner: row?.owner ?? null,
+      active: Boolean(row?.active) && row?.owner !== null,
+      ownedHere: instanceId !== undefined && row?.owner === instanceId,
+      lastError: row?.last_error ?? null,
+    };
+  });
+}

@@ -1,0 +1,53 @@
+import { hasReached, parsePosition, type SqlExecutor } from '@refinery/events';
+
+export interface CatchUpResult {
+  caughtUp: boolean;
+  /** the lowest checkpoint among the awaited projections */
+  checkpoints: Record<string, string>;
+}
+
+/**
+ * Read-your-writes: waits until the named projections have passed a log position. Works
+ * across processes (it reads the checkpoint table); `wake` lets an in-process runner cut
+ * the polling delay.
+ */
+export class CatchUpWaiter {
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly subscribeAdvanced?: (listener: () => void) => () => void,
+    private readonly pollMs = 50,
+  ) {}
+
+  async waitFor(position: string, projections: readonly string[], timeoutMs: number): Promise<CatchUpResult> {
+    parsePosition(position); // throws InvalidPositionError on garbage
+    const deadline = Date.now() + timeoutMs;
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.subscribeAdvanced?.(() => wake?.());
+    try {
+      for (;;) {
+        const checkpoints = await this.checkpoints(projections);
+        const caughtUp = projections.every((name) => checkpoints[name] !== undefined && hasReached(checkpoints[name]!, position));
+        const left = deadline - Date.now();
+        if (caughtUp || left <= 0) return { caughtUp, checkpoints };
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(this.pollMs, left));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  private async checkpoints(names: readonly string[]): Promise<Record<string, string>> {
+    const r = await this.db.query<{ name: string; checkpoint: string }>(
+      'select name, checkpoint from projection_checkpoints where name in (select jsonb_array_elements_text($1::jsonb))',
+      [JSON.stringify(names)],
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.name, row.checkpoint]));
+  }
+}
