@@ -1,0 +1,21 @@
+// Bundles the CLI (with the workspace libraries it uses) into one ESM file; npm packages stay external.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/refinery.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'externalize-npm-packages',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@refinery/') ? undefined : { external: true }));
+      },
+    },
+  ],
+});

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { ConfigError } from '@refinery/runtime';
+import { start } from './start.ts';
+
+const USAGE = `refinery <command>
+
+Commands:
+  start     run the product (API, projector, workers and web app) in one process
+            embedded PGlite under DATA_DIR (default ./data) unless DATABASE_URL is set
+
+Environment: PORT (4455), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, REFINERY_MAX_UPLOAD_BYTES,
+REFINERY_READ_WAIT_MS. See docs/configuration.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`configuration error: ${err.message}`);
+  else console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './decider.ts';
+export * from './project/decider.ts';
+export { specFor } from './testing.ts';

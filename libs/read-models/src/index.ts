@@ -1,0 +1,10 @@
+import type { Projection } from '@refinery/projector';
+import { projectsProjection } from './projects/projection.ts';
+import { recordsProjection } from './records/projection.ts';
+
+export * from './projects/queries.ts';
+export * from './records/queries.ts';
+export { projectsProjection, recordsProjection };
+
+/** Every read model of the product, in the order the projector starts them. */
+export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection];
