@@ -1,0 +1,268 @@
+/**
+ * JavaScript / TypeScript heuristics in isolated-vm: one fresh isolate per runner (= per run),
+ * not per record. See docs/sandbox.md for the time-limit scheme.
+ */
+import ivm from 'isolated-vm';
+import type { HeuristicRunner, HeuristicSource, LookupList, RawBatchResult, SandboxLimits, SandboxRecord, Vote } from './types.ts';
+import { DEFAULT_LIMITS, HeuristicError } from './types.ts';
+import { HARNESS_FILENAME, HARNESS_SOURCE, USER_FILENAME } from './js-harness.ts';
+import { lookupRegexSource } from './lookup.ts';
+import { decodeMappings, originalPosition, type DecodedMap } from './sourcemap.ts';
+import { VoteValidator, errorFromRaw } from './validate.ts';
+
+const TIMED_OUT = 'Script execution timed out.';
+const LOC = /heuristic\.js:(\d+):(\d+)/;
+
+interface Compiled {
+  js: string;
+  map?: DecodedMap;
+}
+
+/** TypeScript → JavaScript with esbuild (types stripped, no type checking), plus a source map. */
+async function compileTypeScript(code: string): Promise<Compiled> {
+  const { transform } = await import('esbuild');
+  try {
+    const out = await transform(code, {
+      loader: 'ts',
+      sourcefile: 'heuristic.ts',
+      sourcemap: 'external',
+      target: 'es2022',
+    });
+    const parsed = JSON.parse(out.map) as { mappings: string };
+    return { js: out.code, map: decodeMappings(parsed.mappings) };
+  } catch (e) {
+    const first = (e as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors?.[0];
+    if (!first) throw e;
+    const loc = first.location;
+    throw new HeuristicError({
+      kind: 'syntax',
+      message: `SyntaxError: ${first.text}${loc ? ` (line ${loc.line}, column ${loc.column + 1})` : ''}`,
+      ...(loc ? { line: loc.line, column: loc.column + 1 } : {}),
+    });
+  }
+}
+
+export interface JsRunnerOptions {
+  lookupLists?: Record<string, LookupList | string[]>;
+  limits?: Partial<SandboxLimits>;
+}
+
+export class JsRunner implements HeuristicRunner {
+  private isolate: ivm.Isolate | undefined;
+  private runRef!: ivm.Reference<(json: string, perRecordMs: number) => string>;
+  private progressRef!: ivm.Reference<() => number>;
+  private tail: Promise<unknown> = Promise.resolve();
+  private dead: HeuristicError | undefined;
+  private readonly validator: VoteValidator;
+  private readonly limits: SandboxLimits;
+  private compiled!: Compiled;
+  private noReplay = false;
+
+  private constructor(
+    private readonly source: HeuristicSource,
+    private readonly options: JsRunnerOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.validator = new VoteValidator(source);
+  }
+
+  static async create(source: HeuristicSource, options: JsRunnerOptions = {}): Promise<JsRunner> {
+    const r = new JsRunner(source, options);
+    r.compiled = source.language === 'typescript' ? await compileTypeScript(source.code) : { js: source.code };
+    try {
+      await r.start();
+    } catch (e) {
+      r.dispose();
+      throw e;
+    }
+    return r;
+  }
+
+  /** Maps a position in the compiled JavaScript to the user's source. */
+  private userPos(line: number, column: number): { line: number; column: number } {
+    if (!this.compiled.map) return { line, column };
+    return originalPosition(this.compiled.map, line, column) ?? { line, column };
+  }
+
+  private locate(text: string | undefined): { line?: number; column?: number } {
+    const m = text ? LOC.exec(text) : null;
+    if (!m) return {};
+    return this.userPos(Number(m[1]), Number(m[2]));
+  }
+
+  private async start(): Promise<void> {
+    const isolate = new ivm.Isolate({ memoryLimit: this.limits.memoryMb });
+    this.isolate = isolate;
+    const context = await isolate.createContext();
+    const harness = await isolate.compileScript(HARNESS_SOURCE, { filename: HARNESS_FILENAME });
+    const api = (await harness.run(context, { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    harness.release();
+    const setupRef = (await api.get('setup', { reference: true })) as ivm.Reference<(k: string, l: string) => void>;
+    const bindRef = (await api.get('bind', { reference: true })) as ivm.Reference<(f: unknown) => void>;
+    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(json: string, perRecordMs: number) => string>;
+    this.progressRef = (await api.get('progress', { reference: true })) as ivm.Reference<() => number>;
+    api.release();
+
+    const lookups: Record<string, { terms: string[]; source: string; flags: string }> = {};
+    for (const [name, list] of Object.entries(this.options.lookupLists ?? {})) {
+      lookups[name] = { terms: Array.isArray(list) ? list : list.terms, ...lookupRegexSource(list) };
+    }
+    await setupRef.apply(undefined, [this.source.kind, JSON.stringify(lookups)]);
+    setupRef.release();
+
+    let script: ivm.Script;
+    try {
+      script = await isolate.compileScript(this.compiled.js, { filename: USER_FILENAME });
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      const m = /\[heuristic\.js:(\d+):(\d+)\]\s*$/.exec(msg);
+      const pos: { line?: number; column?: number } = m ? this.userPos(Number(m[1]), Number(m[2])) : {};
+      const text = msg.replace(/\s*\[heuristic\.js:\d+:\d+\]\s*$/, '');
+      throw new HeuristicError({
+        kind: 'syntax',
+        message: `${(e as Error).name ?? 'SyntaxError'}: ${text}${pos.line !== undefined ? ` (line ${pos.line}, column ${pos.column})` : ''}`,
+        ...pos,
+      });
+    }
+    try {
+      await script.run(context, { timeout: this.limits.setupMs });
+    } catch (e) {
+      throw this.hostError(e, undefined, 'while running the top level of the code');
+    } finally {
+      script.release();
+    }
+    const lfRef = (await context.eval('typeof lf === "function" ? lf : undefined', { reference: true })) as ivm.Reference<unknown>;
+    if (lfRef.typeof !== 'function') {
+      throw new HeuristicError({ kind: 'syntax', message: 'the code must define a function named lf, e.g. `function lf(record, ctx) { ... }`' });
+    }
+    await bindRef.apply(undefined, [lfRef.derefInto()]);
+    bindRef.release();
+    lfRef.release();
+  }
+
+  /** Converts an exception thrown out of isolated-vm into a HeuristicError. */
+  private hostError(e: unknown, recordId: string | undefined, during: string): HeuristicError {
+    const err = e as Error;
+    const msg = err?.message ?? String(e);
+    const rid = recordId !== undefined ? { recordId } : {};
+    const who = recordId !== undefined ? `record ${JSON.stringify(recordId)}: ` : '';
+    if (this.isolate?.isDisposed || /memory limit/i.test(msg)) {
+      return new HeuristicError({ kind: 'memory', message: `${who}exceeded the memory limit of ${this.limits.memoryMb} MB ${during}`, ...rid });
+    }
+    if (msg === TIMED_OUT) {
+      return new HeuristicError({ kind: 'timeout', message: `${who}time limit exceeded ${during}`, ...rid });
+    }
+    const pos = this.locate(err?.stack ?? msg);
+    let text = `${err?.name ?? 'Error'}: ${msg}`;
+    if (msg === 'Not supported') text = 'import() is not available in the sandbox (modules cannot be loaded)';
+    return new HeuristicError({
+      kind: 'runtime',
+      message: `${who}${text}${pos.line !== undefined ? ` (line ${pos.line}, column ${pos.column})` : ''}`,
+      ...rid,
+      ...pos,
+    });
+  }
+
+  runBatch(records: SandboxRecord[]): Promise<Vote[]> {
+    const p = this.tail.then(() => this.runSerial(records));
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  private async runSerial(records: SandboxRecord[]): Promise<Vote[]> {
+    if (this.dead) throw this.dead;
+    if (!this.isolate) throw new HeuristicError({ kind: 'runtime', message: 'runner is closed' });
+    if (records.length === 0) return [];
+    const P = this.limits.perRecordMs;
+    const json = JSON.stringify(records);
+    let out: string;
+    try {
+      out = await this.runRef.apply(undefined, [json, P], { timeout: P * records.length + this.limits.batchOverheadMs });
+    } catch (e) {
+      return this.batchFailure(e, records);
+    }
+    const result = JSON.parse(out) as RawBatchResult;
+    if ('error' in result) {
+      const err = { ...result.error };
+      if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));
+      throw errorFromRaw(err, records);
+    }
+    return this.validator.finalize(records, result.votes);
+  }
+
+  private async batchFailure(e: unknown, records: SandboxRecord[]): Promise<never> {
+    const msg = (e as Error)?.message ?? '';
+    if (this.isolate?.isDisposed || /memory limit/i.test(msg)) {
+      // The isolate is gone with its state; find the record by replaying the batch one record at a
+      // time in a fresh isolate (the record during which the limit is crossed on replay).
+      const err = this.noReplay
+        ? new HeuristicError({ kind: 'memory', message: `exceeded the memory limit of ${this.limits.memoryMb} MB` })
+        : await this.replayForMemory(records);
+      this.dead = new HeuristicError({ kind: 'memory', message: `runner stopped after exceeding the memory limit: ${err.message}` });
+      this.dispose();
+      throw err;
+    }
+    let index: number | undefined;
+    try {
+      const p = await this.progressRef.apply(undefined, [], { timeout: 1000 });
+      if (p >= 0) index = p;
+    } catch {
+      index = undefined;
+    }
+    const recordId = index !== undefined ? records[index]?.id : undefined;
+    if (msg === TIMED_OUT) {
+      // Every record before `index` finished within perRecordMs (checked inside the isolate), so the
+      // record at `index` had been running for at least (n - index) * perRecordMs >= perRecordMs.
+      return Promise.reject(
+        new HeuristicError({
+          kind: 'timeout',
+          message: `${recordId !== undefined ? `record ${JSON.stringify(recordId)}: ` : ''}exceeded the time limit of ${this.limits.perRecordMs} ms per record (execution was stopped)`,
+          ...(recordId !== undefined ? { recordId } : {}),
+        }),
+      );
+    }
+    return Promise.reject(this.hostError(e, recordId, 'while running the batch'));
+  }
+
+  private async replayForMemory(records: SandboxRecord[]): Promise<HeuristicError> {
+    const fallback = new HeuristicError({
+      kind: 'memory',
+      message: `exceeded the memory limit of ${this.limits.memoryMb} MB while processing a batch of ${records.length} records (first ${JSON.stringify(records[0]?.id)})`,
+    });
+    let probe: JsRunner | undefined;
+    try {
+      probe = await JsRunner.create(this.source, this.options);
+      probe.noReplay = true;
+      for (const r of records) {
+        try {
+          await probe.runSerial([r]);
+        } catch (e) {
+          if (e instanceof HeuristicError && e.kind === 'memory') {
+            return new HeuristicError({
+              kind: 'memory',
+              message: `record ${JSON.stringify(r.id)}: exceeded the memory limit of ${this.limits.memoryMb} MB`,
+              recordId: r.id,
+            });
+          }
+          if (probe.isolate?.isDisposed) return fallback;
+        }
+      }
+      return fallback;
+    } catch {
+      return fallback;
+    } finally {
+      probe?.dispose();
+    }
+  }
+
+  private dispose(): void {
+    const iso = this.isolate;
+    this.isolate = undefined;
+    if (iso && !iso.isDisposed) iso.dispose();
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    this.dispose();
+  }
+}

@@ -1,0 +1,295 @@
+# Refinery heuristic worker: runs user-written Python labeling functions.
+# Standard library only. Protocol on the original stdin/stdout: 4-byte big-endian length + UTF-8 JSON.
+# argv: <address-space limit in bytes, 0 = none>
+# Isolation is process-level (see docs/sandbox.md): resource limits, scrubbed env, temp cwd,
+# optionally no network namespace. It is not a security boundary against hostile code.
+import json
+import os
+import re
+import resource
+import signal
+import sys
+import time
+import traceback
+
+FILENAME = '<heuristic>'
+
+
+class _Deadline(BaseException):
+    """Raised by SIGALRM when a batch exceeds its time budget (not an Exception: `except Exception` won't catch it)."""
+
+
+def _on_alarm(signum, frame):
+    raise _Deadline()
+
+
+def _describe(v):
+    try:
+        r = repr(v)
+    except BaseException:
+        r = '?'
+    if len(r) > 80:
+        r = r[:77] + '...'
+    return type(v).__name__ + ' ' + r
+
+
+def _user_location(tb):
+    line = col = None
+    for fs in traceback.extract_tb(tb):
+        if fs.filename == FILENAME:
+            line = fs.lineno
+            c = getattr(fs, 'colno', None)
+            col = c + 1 if c is not None else None
+    return line, col
+
+
+def _error(kind, message, index=None, line=None, column=None):
+    e = {'kind': kind, 'message': message}
+    if index is not None:
+        e['index'] = index
+    if line is not None:
+        e['line'] = line
+    if column is not None:
+        e['column'] = column
+    return {'error': e}
+
+
+def _exc_error(e, index=None):
+    line, col = _user_location(e.__traceback__)
+    msg = type(e).__name__ + ': ' + str(e)
+    if isinstance(e, RecursionError):
+        msg += ' (infinite recursion?)'
+    return _error('runtime', msg, index, line, col)
+
+
+class _Lookup:
+    def __init__(self, specs):
+        self.terms = {}
+        self.regex = {}
+        for name, spec in specs.items():
+            terms = tuple(spec['terms'])
+            self.terms[name] = terms
+            uniq = sorted({t for t in terms if t}, key=len, reverse=True)
+            body = '(?:' + '|'.join(re.escape(t) for t in uniq) + ')' if uniq else '(?!)'
+            if spec.get('wholeWord', True):
+                body = r'(?<!\w)' + body + r'(?!\w)'
+            flags = re.IGNORECASE if spec.get('caseInsensitive', True) else 0
+            self.regex[name] = re.compile(body, flags)
+        self.names = ', '.join(json.dumps(n) for n in specs) or '(none)'
+
+    def _missing(self, name):
+        return KeyError('unknown lookup list %s; available: %s' % (json.dumps(str(name)), self.names))
+
+    def lookup(self, name):
+        """The terms of a lookup list (a tuple)."""
+        try:
+            return self.terms[name]
+        except (KeyError, TypeError):
+            raise self._missing(name) from None
+
+    def in_lookup(self, name, text):
+        """True if any term of the list occurs in text (case / whole-word options as configured)."""
+        try:
+            rx = self.regex[name]
+        except (KeyError, TypeError):
+            raise self._missing(name) from None
+        return isinstance(text, str) and rx.search(text) is not None
+
+
+class Ctx:
+    __slots__ = ('_r', '_lk')
+
+    def __init__(self, r, lk):
+        self._r = r
+        self._lk = lk
+
+    @property
+    def record_id(self):
+        return self._r.get('id')
+
+    def tokens(self, attr):
+        t = self._r.get('tokens') or {}
+        return t.get(attr) or []
+
+    def lookup(self, name):
+        return self._lk.lookup(name)
+
+    def in_lookup(self, name, text):
+        return self._lk.in_lookup(name, text)
+
+
+class Heuristic:
+    __slots__ = ('fn', 'kind', 'lk', 'with_ctx')
+
+
+def _norm(v, kind):
+    if v is None:
+        return None
+    if kind == 'classification':
+        if isinstance(v, str):
+            return str(v)
+        if hasattr(v, 'close') and type(v).__name__ == 'coroutine':
+            v.close()
+            return {'invalid': 'lf must be synchronous; it returned a coroutine (async def is not supported)'}
+        return {'invalid': 'a classification function must return a label name (str) or None; got ' + _describe(v)}
+    if isinstance(v, (str, bytes, dict)) or not hasattr(v, '__iter__'):
+        if type(v).__name__ == 'coroutine':
+            v.close()
+        return {'invalid': 'an extraction function must return or yield spans {"label", "start", "end"} or {"label", "token_start", "token_end"}; got ' + _describe(v)}
+    out = []
+    for k, s in enumerate(v):
+        if not isinstance(s, dict):
+            return {'invalid': 'span #%d is not a dict: %s' % (k, _describe(s))}
+        label = s.get('label')
+        if not isinstance(label, str):
+            return {'invalid': 'span #%d has no str "label": %s' % (k, _describe(s))}
+        if 'start' in s or 'end' in s:
+            a, b, tok = s.get('start'), s.get('end'), 0
+        else:
+            a = s.get('token_start', s.get('tokenStart'))
+            b = s.get('token_end', s.get('tokenEnd'))
+            tok = 1
+            if a is None and b is None:
+                return {'invalid': 'span #%d needs start/end (characters) or token_start/token_end (tokens): %s' % (k, _describe(s))}
+        if type(a) is not int or type(b) is not int:
+            return {'invalid': 'span #%d offsets must be int: %s' % (k, _describe(s))}
+        out.append([str(label), a, b, tok])
+    return out
+
+
+HEURISTICS = {}
+
+
+def op_load(msg):
+    hid = msg['id']
+    try:
+        code = compile(msg['code'], FILENAME, 'exec')
+    except SyntaxError as e:
+        return _error('syntax', '%s: %s' % (type(e).__name__, e.msg), None, e.lineno, e.offset)
+    except (ValueError, MemoryError) as e:
+        return _error('syntax', '%s: %s' % (type(e).__name__, e))
+    lk = _Lookup(msg.get('lookups') or {})
+    g = {'__name__': 'heuristic', '__builtins__': __builtins__, 'lookup': lk.lookup, 'in_lookup': lk.in_lookup}
+    signal.setitimer(signal.ITIMER_REAL, max(msg.get('setupMs', 1000), 1) / 1000.0)
+    try:
+        exec(code, g)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Deadline:
+        return _error('timeout', 'time limit exceeded while running the top level of the code')
+    except MemoryError:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return _error('memory', 'MemoryError while running the top level of the code')
+    except BaseException as e:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return _exc_error(e)
+    fn = g.get('lf')
+    if not callable(fn):
+        return _error('syntax', 'the code must define a function named lf, e.g. `def lf(record): ...`')
+    h = Heuristic()
+    h.fn = fn
+    h.kind = msg['kind']
+    h.lk = lk
+    co = getattr(fn, '__code__', None)
+    h.with_ctx = co is not None and (co.co_argcount >= 2 or bool(co.co_flags & 0x04))
+    HEURISTICS[hid] = h
+    return {'ok': True}
+
+
+def _set_cpu_budget(seconds):
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    used = ru.ru_utime + ru.ru_stime
+    soft = int(used + seconds) + 2
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard != resource.RLIM_INFINITY and soft > hard:
+            soft = hard
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def op_run(msg):
+    h = HEURISTICS.get(msg['id'])
+    if h is None:
+        return {'error': {'kind': 'runtime', 'message': 'heuristic not loaded in this worker'}, 'notLoaded': True}
+    recs = msg['records']
+    n = len(recs)
+    limit = msg['perRecordMs'] / 1000.0
+    _set_cpu_budget(n * limit + 1)
+    out = [None] * n
+    fn, kind, lk, with_ctx = h.fn, h.kind, h.lk, h.with_ctx
+    perf = time.perf_counter
+    setitimer = signal.setitimer
+    i = -1
+    setitimer(signal.ITIMER_REAL, n * limit)
+    try:
+        for i in range(n):
+            r = recs[i]
+            t0 = perf()
+            v = fn(r['attributes'], Ctx(r, lk)) if with_ctx else fn(r['attributes'])
+            if v is not None and type(v) is not str or kind != 'classification':
+                v = _norm(v, kind)
+            dt = perf() - t0
+            if dt > limit:
+                setitimer(signal.ITIMER_REAL, 0)
+                return _error('timeout', 'took %d ms, more than the limit of %g ms per record' % (dt * 1000, msg['perRecordMs']), i)
+            out[i] = v
+        setitimer(signal.ITIMER_REAL, 0)
+    except _Deadline:
+        # Every earlier record finished within the limit, so record i ran for >= (n - i) * limit.
+        return _error('timeout', 'exceeded the time limit of %g ms per record (execution was stopped)' % msg['perRecordMs'], i)
+    except MemoryError:
+        setitimer(signal.ITIMER_REAL, 0)
+        return _error('memory', 'MemoryError: exceeded the worker memory limit', i)
+    except BaseException as e:
+        setitimer(signal.ITIMER_REAL, 0)
+        return _exc_error(e, i)
+    return {'votes': out}
+
+
+def op_ping(msg):
+    return {'ok': True}
+
+
+OPS = {'load': op_load, 'run': op_run, 'ping': op_ping}
+
+
+def main():
+    mem = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    proto_in = os.fdopen(os.dup(0), 'rb')
+    proto_out = os.fdopen(os.dup(1), 'wb')
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # user print() goes to stderr, never into the protocol stream
+    sys.stdin = open(os.devnull)
+    sys.stdout = sys.stderr
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
+    if mem > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    while True:
+        hdr = proto_in.read(4)
+        if len(hdr) < 4:
+            return
+        size = int.from_bytes(hdr, 'big')
+        data = proto_in.read(size)
+        try:
+            msg = json.loads(data)
+            for hid in msg.get('unload') or ():
+                HEURISTICS.pop(hid, None)
+            res = OPS[msg['op']](msg)
+        except MemoryError:
+            res = _error('memory', 'MemoryError: exceeded the worker memory limit')
+        except _Deadline:
+            res = _error('timeout', 'time limit exceeded')
+        payload = json.dumps(res).encode('ascii')
+        proto_out.write(len(payload).to_bytes(4, 'big') + payload)
+        proto_out.flush()
+
+
+main()
