@@ -9,6 +9,7 @@ import { HARNESS_FILENAME, HARNESS_SOURCE, USER_FILENAME } from './js-harness.ts
 import { lookupRegexSource } from './lookup.ts';
 import { decodeMappings, originalPosition, type DecodedMap } from './sourcemap.ts';
 import { VoteValidator, errorFromRaw } from './validate.ts';
+import { findDynamicImport } from './js-static.ts';
 
 const TIMED_OUT = 'Script execution timed out.';
 const LOC = /heuristic\.js:(\d+):(\d+)/;
@@ -69,6 +70,14 @@ export class JsRunner implements HeuristicRunner {
   static async create(source: HeuristicSource, options: JsRunnerOptions = {}): Promise<JsRunner> {
     const r = new JsRunner(source, options);
     r.compiled = source.language === 'typescript' ? await compileTypeScript(source.code) : { js: source.code };
+    const dyn = findDynamicImport(source.code);
+    if (dyn) {
+      throw new HeuristicError({
+        kind: 'syntax',
+        message: `import() is not available in the sandbox: modules cannot be loaded (line ${dyn.line}, column ${dyn.column})`,
+        ...dyn,
+      });
+    }
     try {
       await r.start();
     } catch (e) {
@@ -154,7 +163,7 @@ export class JsRunner implements HeuristicRunner {
     }
     const pos = this.locate(err?.stack ?? msg);
     let text = `${err?.name ?? 'Error'}: ${msg}`;
-    if (msg === 'Not supported') text = 'import() is not available in the sandbox (modules cannot be loaded)';
+    if (msg === 'Not supported') text = 'import() is not available in the sandbox: modules cannot be loaded';
     return new HeuristicError({
       kind: 'runtime',
       message: `${who}${text}${pos.line !== undefined ? ` (line ${pos.line}, column ${pos.column})` : ''}`,
