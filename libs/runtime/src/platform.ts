@@ -22,12 +22,17 @@ export async function openPlatform(config: Pick<RuntimeConfig, 'databaseUrl' | '
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
     maxConnections: config.databaseMaxConnections,
   });
+  return platformOn(db, config.databaseUrl ? 'server' : 'embedded');
+}
+
+/** The platform over an already opened database (tests, tools). */
+export async function platformOn(db: SqlDatabase, mode: Platform['mode']): Promise<Platform> {
   const store = await PostgresEventStore.open(db, { catalog });
   return {
     db,
     store,
     artifacts: new SqlArtifactStore(db),
-    mode: config.databaseUrl ? 'server' : 'embedded',
+    mode,
     async close() {
       await store.close();
       await db.close();

@@ -172,7 +172,7 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(streamId: string, options: { fromRevision?: bigint; limit?: number } = {}): Promise<Recorded[]> {
     const r = await this.db.query<EventRow>(
-      `select ${SELECT_COLUMNS} from events where stream_id = $1 and revision >= $2 order by revision limit $3`,
+      `select ${SELECT_COLUMNS} from events where stream_id = $1 and events.revision >= $2 order by events.revision limit $3`,
       [streamId, (options.fromRevision ?? 0n).toString(), options.limit ?? 1_000_000],
     );
     return r.rows.map((row) => this.toRecorded(row));

@@ -138,6 +138,14 @@ export function eventStoreContract(
         expect(events[0]!.streamId).toBe(s);
       });
 
+      it('reads a long stream in revision order (numeric, not textual)', async () => {
+        const s = stream();
+        await store.append(s, Array.from({ length: 12 }, (_, i) => tick(i)), actor);
+        const events = await store.readStream(s);
+        expect(events.map((e) => (e.data as { n: number }).n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        expect((await store.readStream(s, { fromRevision: 9n })).map((e) => e.revision)).toEqual([9n, 10n, 11n]);
+      });
+
       it('rejects data that does not match the schema and writes nothing', async () => {
         const s = stream();
         await expect(store.append(s, [{ type: 'ContractTicked', data: { n: 'x' } }], actor)).rejects.toThrow(/invalid ContractTicked/);

@@ -33,7 +33,7 @@ export function decodeCursor(cursor: string): bigint | undefined {
 
 export async function listRecords(sql: SqlExecutor, projectId: string, page: { limit: number; after?: bigint }): Promise<RecordPage> {
   const r = await sql.query<RecordRow>(
-    `select id, seq::text, "values" from rm_records where project_id = $1 and seq > $2 order by seq limit $3`,
+    `select id, seq::text, "values" from rm_records where project_id = $1 and rm_records.seq > $2 order by rm_records.seq limit $3`,
     [projectId, (page.after ?? 0n).toString(), page.limit + 1],
   );
   const total = await sql.query<{ n: string }>('select record_count::text as n from rm_project_stats where project_id = $1', [projectId]);
