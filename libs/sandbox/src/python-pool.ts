@@ -41,13 +41,24 @@ export class WorkerDied extends Error {
   }
 }
 
+/**
+ * The real interpreter binary: asks Python for `sys.executable`, so wrappers on PATH (pyenv shims
+ * are shell scripts that add their own environment variables) are bypassed.
+ */
 function resolveExecutable(name: string): string {
-  if (name.includes('/')) return name;
-  for (const dir of (process.env['PATH'] ?? SAFE_PATH).split(':')) {
-    const p = path.join(dir, name);
-    if (dir && existsSync(p)) return p;
+  let candidate = name;
+  if (!name.includes('/')) {
+    for (const dir of (process.env['PATH'] ?? SAFE_PATH).split(':')) {
+      const p = path.join(dir, name);
+      if (dir && existsSync(p)) {
+        candidate = p;
+        break;
+      }
+    }
   }
-  return name;
+  const r = spawnSync(candidate, ['-I', '-S', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000 });
+  const exe = r.status === 0 ? r.stdout.trim() : '';
+  return exe && existsSync(exe) ? exe : candidate;
 }
 
 const isolationCache = new Map<string, NetworkIsolation>();
