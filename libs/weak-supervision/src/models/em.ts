@@ -24,6 +24,23 @@ export interface EmConfig {
   balancePrior: number;
   /** Estimate the class balance (true) or keep it uniform (false). */
   estimateBalance: boolean;
+  /**
+   * "LFs are better than random": P(LF says l | y = l) >= P(LF says l | y) for every y. Violations are
+   * projected in each M-step by pooling the offending classes' rates for outcome l (default false).
+   */
+  monotone?: boolean;
+  /** Minimum likelihood ratio P(says l | l) / P(says l | y) enforced by `monotone` (default 1). */
+  monotoneRatio?: number;
+  /**
+   * Weight w of the abstain evidence in the scores (tempered likelihood): log P(abstain_j | y) enters
+   * as w · log P(abstain_j | y). 1 = full naive-Bayes evidence, 0 = abstains are missing data at
+   * scoring time (their rates are still estimated). Default 1.
+   */
+  abstainWeight?: number;
+  /** Weight of each manually labeled (clamped) record in the M-step counts (default 1). */
+  labeledWeight?: number;
+  /** EM iterations run with abstain weight 0 before switching to `abstainWeight` (default 0). */
+  abstainWarmup?: number;
   maxIter: number;
   tol: number;
 }
@@ -106,6 +123,8 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
   const S = cfg.priorStrength;
   const acc = K === 1 ? 1 : cfg.priorAccuracy;
   const offAcc = K === 1 ? 0 : (1 - cfg.priorAccuracy) / (K - 1);
+  const den = new Float64Array(K);
+  const wAbs = cfg.abstainWeight ?? 1;
   for (let j = 0; j < M; j++) {
     const a = cfg.modelAbstains ? Math.min(Math.max(absRate[j]!, 1e-3), 1 - 1e-3) : 0;
     for (let y = 0; y < K; y++) {
@@ -122,12 +141,17 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
         denom = votesY + S;
         p.theta[row + K] = 0;
       }
+      den[y] = denom;
       const voteMass = S * (1 - a);
       for (let l = 0; l < K; l++) {
         const prior = voteMass * (l === y ? acc : offAcc);
         p.theta[row + l] = (c.votes[(j * K + l) * K + y]! + prior) / denom;
       }
-      const logAbs = cfg.modelAbstains ? Math.log(p.theta[row + K]!) : 0;
+    }
+    if (cfg.monotone && K > 1) monotoneProject(p.theta, j, K, den, cfg.modelAbstains, cfg.monotoneRatio ?? 1);
+    for (let y = 0; y < K; y++) {
+      const row = (j * K + y) * K1;
+      const logAbs = cfg.modelAbstains ? wAbs * Math.log(p.theta[row + K]!) : 0;
       p.base[y] = p.base[y]! + logAbs;
       for (let l = 0; l < K; l++) p.delta[(j * K + l) * K + y] = Math.log(p.theta[row + l]!) - logAbs;
     }
@@ -135,10 +159,62 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
 }
 
 /**
+ * Projection onto "a vote for l is evidence for l": for each outcome l, the classes y whose rate
+ * theta[y][l] exceeds theta[l][l] are pooled with l (weighted mean, weights = the rows' denominators,
+ * i.e. the constrained MLE of an ordered pair). Rows are then renormalised (the abstain share absorbs
+ * the change when abstains are modelled).
+ */
+function monotoneProject(theta: Float64Array, j: number, K: number, den: Float64Array, modelAbstains: boolean, ratio: number): void {
+  const K1 = K + 1;
+  let changed = false;
+  for (let l = 0; l < K; l++) {
+    const il = (j * K + l) * K1 + l;
+    for (let y = 0; y < K; y++) {
+      if (y === l) continue;
+      const iy = (j * K + y) * K1 + l;
+      if (theta[il]! >= ratio * theta[iy]!) continue;
+      // constrained MLE of two binomial rates with p_l = ratio · p_y (bisection on the score of p_y)
+      const N1 = den[l]!;
+      const N2 = den[y]!;
+      const n1 = theta[il]! * N1;
+      const n2 = theta[iy]! * N2;
+      let lo = 0;
+      let hi = Math.min(1, 1 / ratio);
+      for (let it = 0; it < 60; it++) {
+        const q = (lo + hi) / 2;
+        const g = (n1 + n2) / q - (ratio * Math.max(N1 - n1, 0)) / Math.max(1 - ratio * q, 1e-300) - Math.max(N2 - n2, 0) / Math.max(1 - q, 1e-300);
+        if (g > 0) lo = q;
+        else hi = q;
+      }
+      const q = Math.max((lo + hi) / 2, 1e-12);
+      theta[iy] = q;
+      theta[il] = ratio * q;
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  for (let y = 0; y < K; y++) {
+    const row = (j * K + y) * K1;
+    let sv = 0;
+    for (let l = 0; l < K; l++) sv += theta[row + l]!;
+    if (modelAbstains) {
+      if (sv < 1 - 1e-9) {
+        theta[row + K] = 1 - sv;
+        continue;
+      }
+      // votes alone exceed 1: keep a small abstain share and renormalise
+      theta[row + K] = 1e-6;
+      sv += 1e-6;
+    } else sv = sv || 1;
+    for (let l = 0; l < (modelAbstains ? K1 : K); l++) theta[row + l] = theta[row + l]! / sv;
+  }
+}
+
+/**
  * One fused E-step + count pass. Returns the observed-data log-likelihood (unlabeled records) plus the
  * complete-data log-likelihood of clamped records.
  */
-function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: Counts, scratch: Float64Array): number {
+function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: Counts, scratch: Float64Array, lw: number): number {
   const K = p.numClasses;
   const n = m.numRecords;
   const { indptr, lfs, labels } = m;
@@ -162,11 +238,11 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + delta[off + y]!;
     }
     if (y0 >= 0) {
-      ll += scratch[y0]!;
-      c.total[y0] = c.total[y0]! + 1;
+      ll += lw * scratch[y0]!;
+      c.total[y0] = c.total[y0]! + lw;
       for (let k = s; k < e; k++) {
         const off = (lfs[k]! * K + labels[k]!) * K;
-        c.votes[off + y0] = c.votes[off + y0]! + 1;
+        c.votes[off + y0] = c.votes[off + y0]! + lw;
       }
       continue;
     }
@@ -267,9 +343,17 @@ export function fitEm(m: LabelMatrix, cfg: EmConfig, manual: Int32Array | undefi
   let prev = -Infinity;
   let it = 0;
   let ll = 0;
-  for (; it < cfg.maxIter; it++) {
-    ll = ePass(p, m, manual, c, scratch);
-    mStep(c, m, cfg, absRate, m.numRecords, p);
+  const warm = warmStart ? 0 : (cfg.abstainWarmup ?? 0);
+  const warmCfg: EmConfig = { ...cfg, abstainWeight: 0 };
+  if (warm > 0) mStep(c, m, warmCfg, absRate, m.numRecords, p);
+  for (; it < cfg.maxIter + warm; it++) {
+    ll = ePass(p, m, manual, c, scratch, cfg.labeledWeight ?? 1);
+    mStep(c, m, it + 1 < warm ? warmCfg : cfg, absRate, m.numRecords, p);
+    if (it + 1 < warm) continue;
+    if (it + 1 === warm) {
+      prev = -Infinity;
+      continue;
+    }
     if (Number.isFinite(prev) && Math.abs(ll - prev) <= cfg.tol * Math.max(1, Math.abs(ll))) {
       it++;
       break;

@@ -1,16 +1,21 @@
 import type { LabelMatrix } from '../matrix.ts';
 import type { FitOptions, FittedLabelModel, Prediction } from '../types.ts';
 import { checkLabels, checkNumClasses, finishPrediction, normalizeManual } from '../util.ts';
-import { applyCalibration, fitCalibration, identityCalibration, type Calibration } from '../calibration.ts';
+import { applyCalibration, identityCalibration, type Calibration } from '../calibration.ts';
 import { allScores, fitEm, type EmConfig, type EmParams } from './em.ts';
+import { applyResidual, fitResidual, type ResidualModel } from './residual.ts';
 
 export interface OursParams {
   em: EmParams;
   calibration: Calibration;
+  /** Semi-supervised correction (undefined without manual labels or with calibrate = false). */
+  residual?: ResidualModel;
   /** Estimated class balance P(y). */
   classBalance: Float64Array;
   /** Number of manual labels used. */
   manualCount: number;
+  /** Index into OURS_DEFAULTS.semiVariants chosen by cross-validation (-1: unsupervised configuration). */
+  variant: number;
 }
 
 /** Defaults of the product model (one configuration for all datasets). */
@@ -19,7 +24,30 @@ export const OURS_DEFAULTS = {
   priorStrength: 1,
   priorAccuracy: 0.7,
   balancePrior: 1,
+  monotone: false,
+  monotoneRatio: 1,
+  abstainWeight: 1,
+  abstainWarmup: 0,
   folds: 5,
+  /** Semi-supervised: learn a discriminative vote-pattern correction on the manual labels (see residual.ts). */
+  residual: true,
+  /** Include co-occurring vote pairs as features of the correction. */
+  residualPairs: true,
+  /** Candidate ridge strengths of the correction, chosen by cross-validation (Infinity = calibration only). */
+  residualLambdas: [Infinity, 30, 10, 3, 1, 0.3, 0.1] as number[],
+  /**
+   * Semi-supervised: EM variants compared by cross-validated log-loss on the manual labels (the best
+   * one is used). abstainWeight: see EmConfig; labeledShare ρ: each manual label weighs
+   * max(1, ρ · unlabeled / labeled) in the M-step (EM-λ).
+   */
+  semiVariants: [
+    { abstainWeight: 1, labeledShare: 0 },
+    { abstainWeight: 0, labeledShare: 0 },
+    { abstainWeight: 1, labeledShare: 0.5 },
+    { abstainWeight: 0, labeledShare: 0.5 },
+  ] as Array<{ abstainWeight: number; labeledShare: number }>,
+  /** Compare `semiVariants` (false = only the unsupervised configuration). */
+  semiSelect: true,
   calibrationRidge: 1,
   /** Inverse temperature used when there are no manual labels to fit calibration on. */
   unsupervisedScale: 1,
@@ -33,6 +61,10 @@ export function emConfigFor(options: FitOptions): EmConfig {
     priorAccuracy: OURS_DEFAULTS.priorAccuracy,
     balancePrior: OURS_DEFAULTS.balancePrior,
     estimateBalance: true,
+    monotone: OURS_DEFAULTS.monotone,
+    monotoneRatio: OURS_DEFAULTS.monotoneRatio,
+    abstainWeight: OURS_DEFAULTS.abstainWeight,
+    abstainWarmup: OURS_DEFAULTS.abstainWarmup,
     maxIter: options.maxIter ?? 100,
     tol: options.tol ?? 1e-7,
   };
@@ -53,17 +85,42 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   checkLabels(matrix, K);
   const manual = normalizeManual(options.manualLabels, matrix.numRecords, K);
   const cfg = emConfigFor(options);
-  const em = fitEm(matrix, cfg, manual);
-  let calibration = identityCalibration(K);
-  calibration.scale = OURS_DEFAULTS.unsupervisedScale;
   let manualCount = 0;
   if (manual) for (let i = 0; i < manual.length; i++) if (manual[i]! >= 0) manualCount++;
+  let em: EmParams;
+  let calibration = identityCalibration(K);
+  calibration.scale = OURS_DEFAULTS.unsupervisedScale;
+  let residual: ResidualModel | undefined;
+  let variant = -1;
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
-    calibration = crossFitCalibration(matrix, manual, manualCount, cfg, em);
-  }
+    const unlabeled = matrix.numRecords - manualCount;
+    const variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
+    let best: { em: EmParams; residual: ResidualModel; v: number } | undefined;
+    for (let v = 0; v < variants.length; v++) {
+      const vc: EmConfig = {
+        ...cfg,
+        abstainWeight: variants[v]!.abstainWeight,
+        labeledWeight: Math.max(1, (variants[v]!.labeledShare * unlabeled) / manualCount),
+      };
+      const emV = fitEm(matrix, vc, manual);
+      const oof = outOfFoldScores(matrix, manual, manualCount, vc, emV);
+      const r = fitResidual(matrix, oof.ids, oof.scores, oof.labels, K, {
+        ridgeAB: OURS_DEFAULTS.calibrationRidge,
+        lambdas: OURS_DEFAULTS.residual ? OURS_DEFAULTS.residualLambdas : [Infinity],
+        folds: OURS_DEFAULTS.folds,
+        pairs: OURS_DEFAULTS.residualPairs,
+      });
+      // strictly better only (ties keep the earlier variant); NaN (1 label) keeps the first
+      if (!best || r.cvNll < best.residual.cvNll - 1e-9) best = { em: emV, residual: r, v };
+    }
+    em = best!.em;
+    residual = best!.residual;
+    variant = best!.v;
+    calibration = { scale: residual.scale, bias: residual.bias, fittedOn: manualCount };
+  } else em = fitEm(matrix, cfg, manual);
   const classBalance = new Float64Array(K);
   for (let y = 0; y < K; y++) classBalance[y] = Math.exp(em.logPrior[y]!);
-  const params: OursParams = { em, calibration, classBalance, manualCount };
+  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}) };
   return {
     kind: 'ours',
     numClasses: K,
@@ -72,13 +129,15 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
       checkLabels(m, K);
       if (m.numLfs !== em.numLfs) throw new RangeError('predict: matrix has a different LF count');
       const probs = allScores(em, m);
-      applyCalibration(probs, m.numRecords, K, calibration, probs);
+      if (residual) applyResidual(residual, m, probs);
+      else applyCalibration(probs, m.numRecords, K, calibration, probs);
       return finishPrediction(probs, m.numRecords, K);
     },
   };
 }
 
-function crossFitCalibration(matrix: LabelMatrix, manual: Int32Array, count: number, cfg: EmConfig, full: EmParams): Calibration {
+/** Generative scores of the labeled records, each from an EM refit with its fold's labels hidden. */
+function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number, cfg: EmConfig, full: EmParams): { ids: Int32Array; scores: Float64Array; labels: Int32Array } {
   const K = cfg.numClasses;
   const folds = Math.min(OURS_DEFAULTS.folds, count);
   const labeledIdx = new Int32Array(count);
@@ -99,7 +158,7 @@ function crossFitCalibration(matrix: LabelMatrix, manual: Int32Array, count: num
       labels[r] = manual[i]!;
     }
   }
-  return fitCalibration(scores, labels, K, OURS_DEFAULTS.calibrationRidge);
+  return { ids: labeledIdx, scores, labels };
 }
 
 function scoreRow(p: EmParams, m: LabelMatrix, i: number, out: Float64Array): void {

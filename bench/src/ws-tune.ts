@@ -1,0 +1,107 @@
+/**
+ * Choosing defaults of the label model 'ours' WITHOUT test labels: scores on the VALID split only.
+ *
+ *   npx tsx bench/src/ws-tune.ts --data <dirs...> [--set key=value ...] [--modes unsupervised,semi] [--models ours]
+ *
+ *  - unsupervised: fit on the weak labels of all splits (no gold), score the valid split.
+ *  - semi: 5-fold cross-validation over the valid split — the valid gold labels outside fold f are the
+ *    manual labels, fold f is scored; the folds' predictions are pooled into one valid score.
+ * `--set key=value` overrides a field of OURS_DEFAULTS or SPAN_DEFAULTS (experiments only).
+ * Test labels are never read for scoring here.
+ */
+import { OURS_DEFAULTS, SPAN_DEFAULTS, accuracy, binaryF1, concatRows, entityF1, fitLabelModel, fitSpanModel, type ModelKind, type Span } from '@refinery/weak-supervision';
+import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
+
+const FOLDS = 5;
+
+function parseArgs(argv: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let key = '';
+  for (const a of argv) {
+    if (a.startsWith('--')) {
+      key = a.slice(2);
+      if (!out.has(key)) out.set(key, []);
+    } else if (key) out.get(key)!.push(a);
+  }
+  return out;
+}
+
+function applySet(kv: string): void {
+  const [k, v] = kv.split('=') as [string, string];
+  const val: unknown = v === 'true' ? true : v === 'false' ? false : Number.isNaN(Number(v)) ? v : Number(v);
+  let hit = false;
+  for (const d of [OURS_DEFAULTS, SPAN_DEFAULTS] as Array<Record<string, unknown>>) {
+    if (k in d) {
+      d[k] = val;
+      hit = true;
+    }
+  }
+  if (!hit) throw new Error(`unknown default ${k}`);
+}
+
+function classValid(ds: ClassDataset, kind: ModelKind, mode: string): number {
+  const { train, valid, test } = ds.splits;
+  if (!valid) return NaN;
+  const parts = [train, valid, test].filter((s) => s !== undefined);
+  const all = concatRows(parts.map((s) => s.matrix));
+  const vOff = train ? train.matrix.numRecords : 0;
+  const K = ds.numClasses;
+  const nv = valid.gold.length;
+  const pred = new Int32Array(nv);
+  if (mode === 'unsupervised') {
+    const m = fitLabelModel(kind, all, { numClasses: K });
+    pred.set(m.predict(valid.matrix).labels);
+  } else {
+    for (let f = 0; f < FOLDS; f++) {
+      const manual = new Int32Array(all.numRecords).fill(-1);
+      for (let i = 0; i < nv; i++) if (i % FOLDS !== f) manual[vOff + i] = valid.gold[i]!;
+      const m = fitLabelModel(kind, all, { numClasses: K, manualLabels: manual });
+      const p = m.predict(valid.matrix).labels;
+      for (let i = f; i < nv; i += FOLDS) pred[i] = p[i]!;
+    }
+  }
+  return K === 2 && ds.name.includes('sms') ? 100 * binaryF1(valid.gold, pred, 1).f1 : 100 * accuracy(valid.gold, pred);
+}
+
+function seqValid(ds: SeqDataset, kind: ModelKind, mode: string): number {
+  const { train, valid, test } = ds.splits;
+  if (!valid) return NaN;
+  const parts = [train, valid, test].filter((s) => s !== undefined);
+  const docs = parts.flatMap((s) => s.docs);
+  const vOff = train ? train.docs.length : 0;
+  const nv = valid.docs.length;
+  const pred: Span[][] = new Array(nv);
+  if (mode === 'unsupervised') {
+    const m = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO' });
+    m.predict(valid.docs).spans.forEach((s, i) => (pred[i] = s));
+  } else {
+    for (let f = 0; f < FOLDS; f++) {
+      const manualSpans: Array<Span[] | null> = docs.map(() => null);
+      for (let i = 0; i < nv; i++) if (i % FOLDS !== f) manualSpans[vOff + i] = valid.gold[i]!;
+      const m = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', manualSpans });
+      const p = m.predict(valid.docs).spans;
+      for (let i = f; i < nv; i += FOLDS) pred[i] = p[i]!;
+    }
+  }
+  return 100 * entityF1(valid.gold, pred).f1;
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  for (const kv of args.get('set') ?? []) applySet(kv);
+  const models = (args.get('models')?.[0]?.split(',') ?? ['ours']) as ModelKind[];
+  const modes = args.get('modes')?.[0]?.split(',') ?? ['unsupervised', 'semi'];
+  const row: string[] = [];
+  for (const dir of args.get('data') ?? []) {
+    const ds = loadDataset(dir);
+    for (const kind of models) {
+      for (const mode of modes) {
+        const v = ds.kind === 'classification' ? classValid(ds, kind, mode) : seqValid(ds, kind, mode);
+        row.push(`${ds.name}/${kind}/${mode === 'semi' ? 'semiCV' : 'unsup'}=${v.toFixed(2)}`);
+      }
+    }
+  }
+  process.stdout.write(`${(args.get('set') ?? []).join(' ') || '(defaults)'}\t${row.join('  ')}\n`);
+}
+
+main();
