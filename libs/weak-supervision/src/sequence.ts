@@ -13,6 +13,8 @@ export const SPAN_DEFAULTS = {
   transitionPrior: 1,
   /** Emission pseudo-count strength per (LF, state) row during Baum-Welch. */
   emissionPrior: 10,
+  /** Semi-supervised: each gold token weighs max(1, ρ · unlabeled / labeled tokens) in the token EM (EM-λ). */
+  labeledShare: 2,
 };
 import { fitLabelModel } from './fit.ts';
 import type { FittedLabelModel } from './types.ts';
@@ -171,7 +173,13 @@ function fitOursSpan(docs: readonly SpanDoc[], options: SpanFitOptions, scheme: 
     manual = new Int32Array(tm.matrix.numRecords).fill(-1);
     goldDocs.forEach((g, i) => g && manual!.set(g, tm.docOffsets[i]!));
   }
-  const em = fitEm(tm.matrix, emConfigFor({ numClasses: S, ...(options.maxIter ? { maxIter: options.maxIter } : {}) }), manual);
+  const emCfg = emConfigFor({ numClasses: S, ...(options.maxIter ? { maxIter: options.maxIter } : {}) });
+  if (manual && cfg.labeledShare > 0) {
+    let nl = 0;
+    for (let i = 0; i < manual.length; i++) if (manual[i]! >= 0) nl++;
+    emCfg.labeledWeight = Math.max(1, (cfg.labeledShare * (manual.length - nl)) / Math.max(nl, 1));
+  }
+  const em = fitEm(tm.matrix, emCfg, manual);
   const p: HmmParams = {
     scheme,
     numStates: S,

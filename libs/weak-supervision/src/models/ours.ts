@@ -45,7 +45,9 @@ export const OURS_DEFAULTS = {
     { abstainWeight: 0, labeledShare: 0 },
     { abstainWeight: 1, labeledShare: 0.5 },
     { abstainWeight: 0, labeledShare: 0.5 },
-  ] as Array<{ abstainWeight: number; labeledShare: number }>,
+  ] as Array<{ abstainWeight: number; labeledShare: number; monotone?: boolean }>,
+  /** Experiments: also try each variant with the monotone constraint. */
+  semiMonotone: false,
   /** Compare `semiVariants` (false = only the unsupervised configuration). */
   semiSelect: true,
   calibrationRidge: 1,
@@ -94,12 +96,14 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   let variant = -1;
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
     const unlabeled = matrix.numRecords - manualCount;
-    const variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
+    let variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
+    if (OURS_DEFAULTS.semiMonotone) variants = [...variants, ...variants.map((v) => ({ ...v, monotone: true }))];
     let best: { em: EmParams; residual: ResidualModel; v: number } | undefined;
     for (let v = 0; v < variants.length; v++) {
       const vc: EmConfig = {
         ...cfg,
         abstainWeight: variants[v]!.abstainWeight,
+        monotone: variants[v]!.monotone ?? cfg.monotone ?? false,
         labeledWeight: Math.max(1, (variants[v]!.labeledShare * unlabeled) / manualCount),
       };
       const emV = fitEm(matrix, vc, manual);
