@@ -203,10 +203,25 @@ describe('javascript runner: errors', () => {
     await stillWorks();
   });
 
-  it('a slow record that finishes is still over the limit', async () => {
-    const e = await failure(js('function lf(record) {\n  if (record.n === 2) { const t = Date.now(); while (Date.now() - t < 120) {} }\n  return null;\n}'), recs, { limits: { perRecordMs: 50 } });
+  it('a record that uses up the batch budget is found by re-running it alone', async () => {
+    const e = await failure(js('function lf(record) {\n  if (record.n === 2) { const t = Date.now(); while (Date.now() - t < 400) {} }\n  return null;\n}'), recs, { limits: { perRecordMs: 50 } });
     expect(e.kind).toBe('timeout');
     expect(e.recordId).toBe('r2');
+  });
+
+  it('a single slow record within the batch budget passes (the limit is a per-batch budget)', async () => {
+    const r = await createRunner(js('function lf(record) {\n  if (record.n === 2) { const t = Date.now(); while (Date.now() - t < 80) {} }\n  return "HAM";\n}'), { limits: { perRecordMs: 50 } });
+    expect(await r.runBatch(recs)).toEqual(['HAM', 'HAM', 'HAM', 'HAM']);
+    await r.close();
+  });
+
+  it('a batch that is slow overall but with no record slow on its own reports the batch', async () => {
+    // Slow only on the first 3 calls (e.g. warming a cache): the re-runs are fast.
+    const code = 'let calls = 0;\nfunction lf(record) {\n  if (++calls <= 3) { const t = Date.now(); while (Date.now() - t < 70) {} }\n  return "HAM";\n}';
+    const e = await failure(js(code), recs, { limits: { perRecordMs: 45, batchOverheadMs: 0 } });
+    expect(e.kind).toBe('timeout');
+    expect(e.recordId).toBeUndefined();
+    expect(e.message).toMatch(/no record exceeded 45 ms when re-run alone/);
   });
 
   it('the same runner still works after a timeout', async () => {

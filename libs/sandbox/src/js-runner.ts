@@ -12,6 +12,8 @@ import { VoteValidator, errorFromRaw } from './validate.ts';
 import { findDynamicImport } from './js-static.ts';
 
 const TIMED_OUT = 'Script execution timed out.';
+/** Allowance for the call itself when a single record is re-run with the per-record limit. */
+const SINGLE_CALL_OVERHEAD_MS = 5;
 const LOC = /heuristic\.js:(\d+):(\d+)/;
 
 interface Compiled {
@@ -50,7 +52,7 @@ export interface JsRunnerOptions {
 
 export class JsRunner implements HeuristicRunner {
   private isolate: ivm.Isolate | undefined;
-  private runRef!: ivm.Reference<(json: string, perRecordMs: number) => string>;
+  private runRef!: ivm.Reference<(json: string) => string>;
   private progressRef!: ivm.Reference<() => number>;
   private tail: Promise<unknown> = Promise.resolve();
   private dead: HeuristicError | undefined;
@@ -108,7 +110,7 @@ export class JsRunner implements HeuristicRunner {
     harness.release();
     const setupRef = (await api.get('setup', { reference: true })) as ivm.Reference<(k: string, l: string) => void>;
     const bindRef = (await api.get('bind', { reference: true })) as ivm.Reference<(f: unknown) => void>;
-    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(json: string, perRecordMs: number) => string>;
+    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(json: string) => string>;
     this.progressRef = (await api.get('progress', { reference: true })) as ivm.Reference<() => number>;
     api.release();
 
@@ -186,7 +188,7 @@ export class JsRunner implements HeuristicRunner {
     const json = JSON.stringify(records);
     let out: string;
     try {
-      out = await this.runRef.apply(undefined, [json, P], { timeout: P * records.length + this.limits.batchOverheadMs });
+      out = await this.runRef.apply(undefined, [json], { timeout: P * records.length + this.limits.batchOverheadMs });
     } catch (e) {
       return this.batchFailure(e, records);
     }
@@ -219,18 +221,43 @@ export class JsRunner implements HeuristicRunner {
       index = undefined;
     }
     const recordId = index !== undefined ? records[index]?.id : undefined;
-    if (msg === TIMED_OUT) {
-      // Every record before `index` finished within perRecordMs (checked inside the isolate), so the
-      // record at `index` had been running for at least (n - index) * perRecordMs >= perRecordMs.
-      return Promise.reject(
-        new HeuristicError({
-          kind: 'timeout',
-          message: `${recordId !== undefined ? `record ${JSON.stringify(recordId)}: ` : ''}exceeded the time limit of ${this.limits.perRecordMs} ms per record (execution was stopped)`,
-          ...(recordId !== undefined ? { recordId } : {}),
-        }),
-      );
-    }
+    if (msg === TIMED_OUT) return Promise.reject(await this.identifySlowRecord(records, index));
     return Promise.reject(this.hostError(e, recordId, 'while running the batch'));
+  }
+
+  /**
+   * The batch used up its budget (perRecordMs × n + overhead) and was stopped while record `index`
+   * was running. Re-run that record alone with the per-record limit; if it finishes in time, re-run
+   * the batch's records one by one. The first record that exceeds the limit on its own is reported.
+   */
+  private async identifySlowRecord(records: SandboxRecord[], index: number | undefined): Promise<HeuristicError> {
+    const P = this.limits.perRecordMs;
+    const order = index === undefined ? records.map((_, i) => i) : [index, ...records.map((_, i) => i).filter((i) => i !== index)];
+    for (const i of order) {
+      const r = records[i]!;
+      try {
+        const out = JSON.parse(await this.runRef.apply(undefined, [JSON.stringify([r])], { timeout: P + SINGLE_CALL_OVERHEAD_MS })) as RawBatchResult;
+        if ('error' in out) {
+          const err = { ...out.error };
+          if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));
+          return errorFromRaw(err, [r]);
+        }
+      } catch (e) {
+        const msg = (e as Error)?.message ?? '';
+        if (msg === TIMED_OUT) {
+          return new HeuristicError({
+            kind: 'timeout',
+            message: `record ${JSON.stringify(r.id)}: exceeded the time limit of ${P} ms per record (execution was stopped)`,
+            recordId: r.id,
+          });
+        }
+        return this.hostError(e, r.id, 'while re-running a record alone');
+      }
+    }
+    return new HeuristicError({
+      kind: 'timeout',
+      message: `a batch of ${records.length} records (first ${JSON.stringify(records[0]?.id)}) exceeded its time budget of ${P} ms per record, but no record exceeded ${P} ms when re-run alone`,
+    });
   }
 
   private async replayForMemory(records: SandboxRecord[]): Promise<HeuristicError> {

@@ -138,7 +138,7 @@ export class PyWorker {
     this.onExit(this);
   }
 
-  private setRef(on: boolean): void {
+  setRef(on: boolean): void {
     const items = [this.proc, this.proc.stdout, this.proc.stderr, this.proc.stdin] as Array<{ ref?: () => void; unref?: () => void } | null>;
     for (const it of items) (on ? it?.ref : it?.unref)?.call(it);
   }
@@ -278,6 +278,7 @@ export class PythonPool {
         (w) =>
           new Promise<void>((resolve) => {
             if (!w.alive) return resolve();
+            w.setRef(true); // keep the event loop alive until the worker has exited
             w.proc.once('exit', () => resolve());
             w.proc.stdin!.end();
             setTimeout(() => w.kill(), 1000).unref();

@@ -97,7 +97,10 @@ export class PythonRunner implements HeuristicRunner {
     try {
       await this.ensureLoaded(w);
       try {
-        res = (await w.request(this.withUnload(w, json), P * records.length + overheadMs)) as RawBatchResult;
+        // Wall-clock watchdog: the worker itself stops after P × n ms of CPU time and may then re-run
+        // records alone (up to another P × n), so 2 × P × n plus overhead is only hit by a worker that is
+        // stuck outside Python code (a long C call, sleep) or starved of CPU.
+        res = (await w.request(this.withUnload(w, json), 2 * P * records.length + overheadMs)) as RawBatchResult;
       } catch (e) {
         this.pool.discard(w);
         if (e instanceof WorkerTimeout && records.length > 1) throw await this.replayForTimeout(records);

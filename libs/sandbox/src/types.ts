@@ -57,9 +57,13 @@ export interface LookupList {
 export interface SandboxLimits {
   /** JavaScript: isolate heap limit in MB (default 64). Python: see `PythonPoolOptions.memoryMb`. */
   memoryMb: number;
-  /** Time limit per record in ms (default 50). */
+  /**
+   * Time limit per record in ms (default 50). Enforced as a budget per batch call
+   * (perRecordMs × records + batchOverheadMs); when it runs out, the slow record is found by
+   * re-running records alone with perRecordMs each (docs/sandbox.md).
+   */
   perRecordMs: number;
-  /** Extra ms allowed per batch call for (de)serialisation (default 250 JS, 2000 Python). */
+  /** Extra ms allowed per batch call for (de)serialisation (default 50 JS, 2000 Python). */
   batchOverheadMs: number;
   /** Time limit for compiling and running the top level of the user's code (default 1000). */
   setupMs: number;
@@ -68,7 +72,7 @@ export interface SandboxLimits {
 export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   memoryMb: 64,
   perRecordMs: 50,
-  batchOverheadMs: 250,
+  batchOverheadMs: 50,
   setupMs: 1000,
 });
 

@@ -1,0 +1,105 @@
+/**
+ * Sandbox throughput: a regex classification LF over 1M synthetic records of ~200 characters,
+ * in JavaScript (isolated-vm) and Python (worker pool). 3 runs each, median reported.
+ *
+ *   NODE_OPTIONS=--no-node-snapshot npx tsx bench/src/sandbox.bench.ts [--records N] [--runs R] [--batch B]
+ */
+import { availableParallelism } from 'node:os';
+import { PythonPool, createRunner, type SandboxRecord, type Vote } from '@refinery/sandbox';
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('records', 1_000_000);
+const RUNS = arg('runs', 3);
+const BATCH = arg('batch', 1000);
+
+function makeRecords(n: number): SandboxRecord[] {
+  const words = 'the a video song great channel my love this is so cool please watch and like amazing best music lyrics beat voice dance'.split(' ');
+  let seed = 12345; // mulberry32
+  const rnd = (k: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * k);
+  };
+  const out: SandboxRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const parts: string[] = [];
+    let len = 0;
+    while (len < 200) {
+      const w = rnd(150) === 0 ? 'check it out' : rnd(150) === 0 ? 'Subscribe' : words[rnd(words.length)]!;
+      parts.push(w);
+      len += w.length + 1;
+    }
+    out[i] = { id: `rec-${i}`, attributes: { text: parts.join(' ').slice(0, 200) } };
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const JS_LF = 'const RX = /check.*out|subscribe/i;\nfunction lf(record) {\n  return RX.test(record.text) ? "SPAM" : null;\n}\n';
+const PY_LF = 'import re\nRX = re.compile(r"check.*out|subscribe", re.I)\n\ndef lf(record):\n    return "SPAM" if RX.search(record["text"]) else None\n';
+
+function countSpam(votes: Vote[]): number {
+  let c = 0;
+  for (const v of votes) if (v === 'SPAM') c++;
+  return c;
+}
+
+async function runJs(records: SandboxRecord[]): Promise<{ ms: number; spam: number }> {
+  const t0 = performance.now();
+  const runner = await createRunner({ language: 'javascript', code: JS_LF, kind: 'classification', labels: ['HAM', 'SPAM'] });
+  let spam = 0;
+  for (let i = 0; i < records.length; i += BATCH) spam += countSpam(await runner.runBatch(records.slice(i, i + BATCH)));
+  await runner.close();
+  return { ms: performance.now() - t0, spam };
+}
+
+async function runPy(records: SandboxRecord[], pool: PythonPool): Promise<{ ms: number; spam: number }> {
+  const t0 = performance.now();
+  const runner = await createRunner({ language: 'python', code: PY_LF, kind: 'classification', labels: ['HAM', 'SPAM'] }, { pythonPool: pool });
+  let spam = 0;
+  let next = 0;
+  // Keep 2 batches per worker in flight so a worker never waits for the host.
+  const lanes = Array.from({ length: pool.size * 2 }, async () => {
+    while (next < records.length) {
+      const start = next;
+      next += BATCH;
+      const votes = await runner.runBatch(records.slice(start, start + BATCH));
+      spam += countSpam(votes);
+    }
+  });
+  await Promise.all(lanes);
+  await runner.close();
+  return { ms: performance.now() - t0, spam };
+}
+
+const t0 = performance.now();
+const records = makeRecords(N);
+const avgLen = records.slice(0, 1000).reduce((s, r) => s + (r.attributes['text'] as string).length, 0) / 1000;
+console.log(`generated ${N} records (avg ${avgLen.toFixed(0)} chars) in ${(performance.now() - t0).toFixed(0)} ms; batch ${BATCH}`);
+
+const jsTimes: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  const { ms, spam } = await runJs(records);
+  jsTimes.push(ms);
+  console.log(`javascript run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+}
+
+const pool = new PythonPool({ size: availableParallelism() });
+await (await createRunner({ language: 'python', code: PY_LF, kind: 'classification', labels: ['SPAM'] }, { pythonPool: pool })).runBatch(records.slice(0, pool.size * 200)); // spawn + warm workers
+const pyTimes: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  const { ms, spam } = await runPy(records, pool);
+  pyTimes.push(ms);
+  console.log(`python     run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+}
+await pool.close();
+
+const jsMed = median(jsTimes);
+const pyMed = median(pyTimes);
+console.log(`\nmedian javascript: ${jsMed.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${N === 1_000_000 ? (jsMed <= 3000 ? 'MET' : 'MISSED') : 'n/a'}`);
+console.log(`median python:     ${pyMed.toFixed(0)} ms = ${Math.round((N / pyMed) * 1000)} records/s (target >= 100000/s, pool size ${pool.size}, network isolation: ${pool.networkIsolation}) -> ${(N / pyMed) * 1000 >= 100_000 ? 'MET' : 'MISSED'}`);
