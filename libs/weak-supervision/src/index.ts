@@ -10,5 +10,6 @@ export { refineryVote, predictRefinery, type RefineryParams } from './models/ref
 export { dawidSkene } from './models/ds.ts';
 export { oursModel, OURS_DEFAULTS, type OursParams } from './models/ours.ts';
 export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
+export { fitResidual, applyResidual, type ResidualModel, type ResidualOptions } from './models/residual.ts';
 export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';
 export * from './multilabel.ts';
