@@ -49,11 +49,22 @@ function countSpam(votes: Vote[]): number {
   return c;
 }
 
-async function runJs(records: SandboxRecord[]): Promise<{ ms: number; spam: number }> {
+/** `lanes` = batches kept in flight (1 = strictly sequential caller; 2 = serialisation overlaps execution). */
+async function runJs(records: SandboxRecord[], lanes: number): Promise<{ ms: number; spam: number }> {
   const t0 = performance.now();
   const runner = await createRunner({ language: 'javascript', code: JS_LF, kind: 'classification', labels: ['HAM', 'SPAM'] });
   let spam = 0;
-  for (let i = 0; i < records.length; i += BATCH) spam += countSpam(await runner.runBatch(records.slice(i, i + BATCH)));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < records.length) {
+        const start = next;
+        next += BATCH;
+        const votes = await runner.runBatch(records.slice(start, start + BATCH));
+        spam += countSpam(votes);
+      }
+    }),
+  );
   await runner.close();
   return { ms: performance.now() - t0, spam };
 }
@@ -82,11 +93,13 @@ const records = makeRecords(N);
 const avgLen = records.slice(0, 1000).reduce((s, r) => s + (r.attributes['text'] as string).length, 0) / 1000;
 console.log(`generated ${N} records (avg ${avgLen.toFixed(0)} chars) in ${(performance.now() - t0).toFixed(0)} ms; batch ${BATCH}`);
 
-const jsTimes: number[] = [];
+const jsTimes: Record<number, number[]> = { 1: [], 2: [] };
 for (let r = 0; r < RUNS; r++) {
-  const { ms, spam } = await runJs(records);
-  jsTimes.push(ms);
-  console.log(`javascript run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+  for (const lanes of [1, 2]) {
+    const { ms, spam } = await runJs(records, lanes);
+    jsTimes[lanes]!.push(ms);
+    console.log(`javascript (${lanes} batch${lanes > 1 ? 'es' : ''} in flight) run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+  }
 }
 
 const pool = new PythonPool({ size: availableParallelism() });
@@ -99,7 +112,10 @@ for (let r = 0; r < RUNS; r++) {
 }
 await pool.close();
 
-const jsMed = median(jsTimes);
+const target = (ms: number): string => (N === 1_000_000 ? (ms <= 3000 ? 'MET' : 'MISSED') : 'n/a (target is for 1M)');
+const js1 = median(jsTimes[1]!);
+const js2 = median(jsTimes[2]!);
 const pyMed = median(pyTimes);
-console.log(`\nmedian javascript: ${jsMed.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${N === 1_000_000 ? (jsMed <= 3000 ? 'MET' : 'MISSED') : 'n/a'}`);
+console.log(`\nmedian javascript, sequential caller:   ${js1.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${target(js1)}`);
+console.log(`median javascript, 2 batches in flight: ${js2.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${target(js2)}`);
 console.log(`median python:     ${pyMed.toFixed(0)} ms = ${Math.round((N / pyMed) * 1000)} records/s (target >= 100000/s, pool size ${pool.size}, network isolation: ${pool.networkIsolation}) -> ${(N / pyMed) * 1000 >= 100_000 ? 'MET' : 'MISSED'}`);

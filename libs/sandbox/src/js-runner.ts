@@ -174,18 +174,28 @@ export class JsRunner implements HeuristicRunner {
     });
   }
 
+  /**
+   * Calls are executed one at a time (one isolate), in call order. The batch is serialised right
+   * away, so a caller that keeps two batches in flight overlaps serialisation and validation on the
+   * Node thread with execution on the isolate's thread.
+   */
   runBatch(records: SandboxRecord[]): Promise<Vote[]> {
-    const p = this.tail.then(() => this.runSerial(records));
+    let json: string;
+    try {
+      json = JSON.stringify(records);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = this.tail.then(() => this.runSerial(records, json));
     this.tail = p.catch(() => undefined);
     return p;
   }
 
-  private async runSerial(records: SandboxRecord[]): Promise<Vote[]> {
+  private async runSerial(records: SandboxRecord[], json = JSON.stringify(records)): Promise<Vote[]> {
     if (this.dead) throw this.dead;
     if (!this.isolate) throw new HeuristicError({ kind: 'runtime', message: 'runner is closed' });
     if (records.length === 0) return [];
     const P = this.limits.perRecordMs;
-    const json = JSON.stringify(records);
     let out: string;
     try {
       out = await this.runRef.apply(undefined, [json], { timeout: P * records.length + this.limits.batchOverheadMs });
