@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { ConfigError } from '@refinery/runtime';
+import { runRole } from './roles.ts';
 import { start } from './start.ts';
 
 const USAGE = `refinery <command>
 
 Commands:
-  start     run the product (API, projector, workers and web app) in one process
-            embedded PGlite under DATA_DIR (default ./data) unless DATABASE_URL is set
+  start       run the product (API, projector, workers and web app) in one process;
+              embedded PGlite under DATA_DIR (default ./data) unless DATABASE_URL is set
+  api         scale-out: only the HTTP API (needs DATABASE_URL)
+  projector   scale-out: only the projections (needs DATABASE_URL; run several for failover)
+  workers     scale-out: only the reactors (needs DATABASE_URL)
 
 Environment: PORT (4455), HOST (127.0.0.1), DATA_DIR, DATABASE_URL, REFINERY_MAX_UPLOAD_BYTES,
 REFINERY_READ_WAIT_MS. See docs/configuration.md.`;
@@ -16,6 +20,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start();
+    case 'api':
+    case 'projector':
+    case 'workers':
+      return runRole(command);
     case undefined:
     case 'help':
     case '--help':

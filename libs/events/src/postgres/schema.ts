@@ -27,8 +27,14 @@ create table if not exists artifacts (
   hash         text primary key,
   size         bigint not null,
   content_type text not null,
-  bytes        bytea not null,
+  chunks       integer not null,
   created_at   timestamptz not null default now()
+);
+create table if not exists artifact_chunks (
+  hash   text not null references artifacts (hash) on delete cascade,
+  idx    integer not null,
+  bytes  bytea not null,
+  primary key (hash, idx)
 );
 `;
 
