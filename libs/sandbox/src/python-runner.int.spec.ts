@@ -75,6 +75,15 @@ describe('python runner: happy paths', () => {
     await r.close();
   });
 
+  it('extraction offsets are converted from code points to UTF-16 units (emoji)', async () => {
+    const code = 'def lf(record):\n    t = record["text"]\n    i = t.find("song")\n    if i >= 0:\n        yield {"label": "HAM", "start": i, "end": i + 4}\n';
+    const r = await createRunner(py(code, { kind: 'extraction', targetAttribute: 'text' }), { pythonPool: pool });
+    const text = '😀😀 great song';
+    const out = await r.runBatch([{ id: 'e1', attributes: { text } }, recs[1]!]);
+    expect(out).toEqual([[{ label: 'HAM', start: text.indexOf('song'), end: text.indexOf('song') + 4 }], [{ label: 'HAM', start: 6, end: 10 }]]);
+    await r.close();
+  });
+
   it('extraction with token offsets via ctx (converted to characters)', async () => {
     const code = 'def lf(record, ctx):\n    toks = ctx.tokens("text")\n    if len(toks) > 1:\n        return [{"label": "HAM", "token_start": 1, "token_end": 2}]\n';
     const r = await createRunner(py(code, { kind: 'extraction', targetAttribute: 'text' }), { pythonPool: pool });

@@ -31,7 +31,15 @@ export class PythonRunner implements HeuristicRunner {
     this.chunkSize = Math.max(1, options.chunkSize ?? 1000);
     const lookups: Record<string, Required<LookupList>> = {};
     for (const [name, list] of Object.entries(options.lookupLists ?? {})) lookups[name] = normalizeLookupList(list);
-    this.loadJson = JSON.stringify({ op: 'load', id: this.id, code: source.code, kind: source.kind, lookups, setupMs: this.limits.setupMs });
+    this.loadJson = JSON.stringify({
+      op: 'load',
+      id: this.id,
+      code: source.code,
+      kind: source.kind,
+      targetAttribute: source.targetAttribute ?? null,
+      lookups,
+      setupMs: this.limits.setupMs,
+    });
   }
 
   static async create(source: HeuristicSource, options: PythonRunnerOptions): Promise<PythonRunner> {

@@ -119,7 +119,26 @@ class Ctx:
 
 
 class Heuristic:
-    __slots__ = ('fn', 'kind', 'lk', 'with_ctx')
+    __slots__ = ('fn', 'kind', 'lk', 'with_ctx', 'target')
+
+
+def _utf16_spans(spans, text):
+    """Python offsets count code points; the platform counts UTF-16 code units (like JavaScript).
+    Converts character spans when the text has characters outside the BMP."""
+    if not spans or not isinstance(text, str) or text.isascii():
+        return spans
+    if len(text.encode('utf-16-le')) == 2 * len(text):
+        return spans
+    n = len(text)
+    for k, s in enumerate(spans):
+        if s[3]:
+            continue
+        a, b = s[1], s[2]
+        if not (0 <= a < b <= n):
+            return {'invalid': 'span #%d (%s) %d..%d is out of range (need 0 <= start < end <= %d, the length of the text)' % (k, json.dumps(s[0]), a, b, n)}
+        s[1] = len(text[:a].encode('utf-16-le')) // 2
+        s[2] = s[1] + len(text[a:b].encode('utf-16-le')) // 2
+    return spans
 
 
 def _norm(v, kind):
@@ -188,6 +207,7 @@ def op_load(msg):
     h = Heuristic()
     h.fn = fn
     h.kind = msg['kind']
+    h.target = msg.get('targetAttribute')
     h.lk = lk
     co = getattr(fn, '__code__', None)
     h.with_ctx = co is not None and (co.co_argcount >= 2 or bool(co.co_flags & 0x04))
@@ -265,10 +285,14 @@ def op_run(msg):
                     v = _norm(v, kind)
                 out[i] = v
         else:
+            target = h.target
             for i in range(n):
                 r = recs[i]
                 v = fn(r['attributes'], Ctx(r, lk)) if with_ctx else fn(r['attributes'])
-                out[i] = _norm(v, kind)
+                v = _norm(v, kind)
+                if type(v) is list and v:
+                    v = _utf16_spans(v, r['attributes'].get(target))
+                out[i] = v
         setitimer(TIMER, 0)
     except _Deadline:
         return _identify_slow(h, recs, max(i, 0), limit, ms)
