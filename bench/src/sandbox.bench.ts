@@ -41,6 +41,7 @@ function makeRecords(n: number): SandboxRecord[] {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const JS_LF = 'const RX = /check.*out|subscribe/i;\nfunction lf(record) {\n  return RX.test(record.text) ? "SPAM" : null;\n}\n';
+const PY_KW_LF = 'def lf(record):\n    text = record["text"].lower()\n    return "SPAM" if "subscribe" in text or "check it out" in text else None\n';
 const PY_LF = 'import re\nRX = re.compile(r"check.*out|subscribe", re.I)\n\ndef lf(record):\n    return "SPAM" if RX.search(record["text"]) else None\n';
 
 function countSpam(votes: Vote[]): number {
@@ -69,9 +70,9 @@ async function runJs(records: SandboxRecord[], lanes: number): Promise<{ ms: num
   return { ms: performance.now() - t0, spam };
 }
 
-async function runPy(records: SandboxRecord[], pool: PythonPool): Promise<{ ms: number; spam: number }> {
+async function runPy(records: SandboxRecord[], pool: PythonPool, code: string): Promise<{ ms: number; spam: number }> {
   const t0 = performance.now();
-  const runner = await createRunner({ language: 'python', code: PY_LF, kind: 'classification', labels: ['HAM', 'SPAM'] }, { pythonPool: pool });
+  const runner = await createRunner({ language: 'python', code, kind: 'classification', labels: ['HAM', 'SPAM'] }, { pythonPool: pool });
   let spam = 0;
   let next = 0;
   // Keep 2 batches per worker in flight so a worker never waits for the host.
@@ -105,10 +106,14 @@ for (let r = 0; r < RUNS; r++) {
 const pool = new PythonPool({ size: availableParallelism() });
 await (await createRunner({ language: 'python', code: PY_LF, kind: 'classification', labels: ['SPAM'] }, { pythonPool: pool })).runBatch(records.slice(0, pool.size * 200)); // spawn + warm workers
 const pyTimes: number[] = [];
+const pyKwTimes: number[] = [];
 for (let r = 0; r < RUNS; r++) {
-  const { ms, spam } = await runPy(records, pool);
+  const { ms, spam } = await runPy(records, pool, PY_LF);
   pyTimes.push(ms);
-  console.log(`python     run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+  console.log(`python regex   run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+  const kw = await runPy(records, pool, PY_KW_LF);
+  pyKwTimes.push(kw.ms);
+  console.log(`python keyword run ${r + 1}: ${kw.ms.toFixed(0)} ms  (${Math.round((N / kw.ms) * 1000)} records/s, ${kw.spam} SPAM)`);
 }
 await pool.close();
 
@@ -118,4 +123,8 @@ const js2 = median(jsTimes[2]!);
 const pyMed = median(pyTimes);
 console.log(`\nmedian javascript, sequential caller:   ${js1.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${target(js1)}`);
 console.log(`median javascript, 2 batches in flight: ${js2.toFixed(0)} ms for ${N} records (target <= 3000 ms for 1M) -> ${target(js2)}`);
-console.log(`median python:     ${pyMed.toFixed(0)} ms = ${Math.round((N / pyMed) * 1000)} records/s (target >= 100000/s, pool size ${pool.size}, network isolation: ${pool.networkIsolation}) -> ${(N / pyMed) * 1000 >= 100_000 ? 'MET' : 'MISSED'}`);
+const pyKwMed = median(pyKwTimes);
+const pyTarget = (ms: number): string => `${Math.round((N / ms) * 1000)} records/s (target >= 100000/s) -> ${(N / ms) * 1000 >= 100_000 ? 'MET' : 'MISSED'}`;
+console.log(`median python regex:   ${pyMed.toFixed(0)} ms = ${pyTarget(pyMed)}`);
+console.log(`median python keyword: ${pyKwMed.toFixed(0)} ms = ${pyTarget(pyKwMed)}`);
+console.log(`python pool size ${pool.size}, network isolation: ${pool.networkIsolation}`);
