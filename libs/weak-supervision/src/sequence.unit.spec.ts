@@ -104,3 +104,23 @@ describe('span label models', () => {
     for (const c of p.tokenConfidence[0]!) expect(Number.isFinite(c)).toBe(true);
   });
 });
+
+describe("span model 'ours': gold tokens weigh more than unlabeled ones (EM-λ)", () => {
+  // LF0 tags the true entity (tokens 5–6) in every document; LF1 tags token 2 in every document and is
+  // ALWAYS wrong there, but it agrees with itself everywhere, so without labels it looks like a good
+  // LF. 20 of 400 documents carry gold spans.
+  const docs: SpanDoc[] = [];
+  const gold: Span[][] = [];
+  for (let d = 0; d < 400; d++) {
+    docs.push({ length: 10, lfSpans: [[{ start: 5, end: 7, type: 'X' }], [{ start: 2, end: 3, type: 'X' }]] });
+    gold.push([{ start: 5, end: 7, type: 'X' }]);
+  }
+  const manualSpans = docs.map((_, d) => (d < 20 ? gold[d]! : null));
+
+  it('the heavily weighted gold tokens override the unlabeled majority', () => {
+    const heavy = fitSpanModel('ours', docs, { entityTypes: ['X'], manualSpans }).predict(docs.slice(20));
+    expect(entityF1(gold.slice(20), heavy.spans).f1).toBe(1);
+    const light = fitSpanModel('ours', docs, { entityTypes: ['X'], manualSpans, span: { labeledShare: 0 } }).predict(docs.slice(20));
+    expect(entityF1(gold.slice(20), light.spans).precision).toBeLessThan(1);
+  });
+});
