@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './decider.ts';
 export * from './project/decider.ts';
 export { specFor } from './testing.ts';
+export * from './labeling/index.ts';

@@ -51,10 +51,9 @@ export const projectDecider: Decider<ProjectCommand, ProjectState, ProjectEvent>
         return state.status === 'active' ? { ...state, name: event.data.name } : state;
       case 'ProjectDeleted':
         return state.status === 'active' ? { ...state, status: 'deleted' } : state;
-      default: {
-        const unhandled: never = event;
-        return unhandled;
-      }
+      default:
+        // The project stream also carries other contexts' events (labeling configuration).
+        return state;
     }
   },
 };

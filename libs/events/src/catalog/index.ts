@@ -1,9 +1,13 @@
 import { EventCatalog } from '../catalog.ts';
 import { projectEvents } from './projects.ts';
 import { recordEvents } from './records.ts';
+import { labelingEvents } from './labeling.ts';
+import { identityEvents } from './identity.ts';
 
 export * from './projects.ts';
 export * from './records.ts';
+export * from './labeling.ts';
+export * from './identity.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents]);
