@@ -5,6 +5,8 @@ import { labelMatrixFromDense, type LabelMatrix, type Span, type SpanDoc } from 
 export interface ClassSplit {
   matrix: LabelMatrix;
   gold: Int32Array;
+  /** Record texts (`data.text`) when every row has one (YouTube); used only by the `ours+text` end model. */
+  texts?: string[];
 }
 export interface ClassDataset {
   kind: 'classification';
@@ -50,6 +52,7 @@ export function loadDataset(dir: string): Dataset {
 interface ClassRow {
   label: number;
   weak_labels: number[];
+  data?: { text?: unknown };
 }
 
 function loadClassification(dir: string, name: string): ClassDataset {
@@ -64,7 +67,8 @@ function loadClassification(dir: string, name: string): ClassDataset {
     for (const r of rows) {
       maxLabel = Math.max(maxLabel, r.label, ...r.weak_labels);
     }
-    splits[s] = { matrix, gold };
+    const texts = rows.every((r) => typeof r.data?.text === 'string') ? rows.map((r) => r.data!.text as string) : undefined;
+    splits[s] = { matrix, gold, ...(texts ? { texts } : {}) };
   }
   let classNames: string[] = [];
   const lp = join(dir, 'label.json');

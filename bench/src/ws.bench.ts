@@ -15,6 +15,7 @@ import {
   expectedCalibrationError,
   fitLabelModel,
   fitSpanModel,
+  fitTextModel,
   spansToBio,
   labelMatrixFromCsr,
   matrixByteSize,
@@ -23,6 +24,8 @@ import {
 import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
 
 type Mode = 'unsupervised' | 'semi';
+/** 'ours+text' = the label model 'ours' followed by a bag-of-words end model on the record TEXT (separate on purpose). */
+type BenchModel = ModelKind | 'ours+text';
 
 function parseArgs(argv: string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -42,7 +45,7 @@ function emit(line: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(line) + '\n');
 }
 
-function runClassification(ds: ClassDataset, models: ModelKind[], modes: Mode[]): void {
+function runClassification(ds: ClassDataset, models: BenchModel[], modes: Mode[]): void {
   const { train, valid, test } = ds.splits;
   if (!test) throw new Error(`${ds.name}: no test split`);
   // unsupervised fit set: every split's weak labels (train + valid + test; SMS: valid + test), no gold
@@ -58,10 +61,19 @@ function runClassification(ds: ClassDataset, models: ModelKind[], modes: Mode[])
       manual = new Int32Array(all.numRecords).fill(-1);
       manual.set(valid.gold, validOffset);
     }
+    const hasText = parts.every((s) => s.texts !== undefined);
     for (const kind of models) {
+      if (kind === 'ours+text' && !hasText) continue; // no record text in this dataset
       const t0 = performance.now();
-      const model = fitLabelModel(kind, all, { numClasses: K, ...(manual ? { manualLabels: manual } : {}) });
-      const pred = model.predict(test.matrix);
+      let pred;
+      if (kind === 'ours+text') {
+        const lm = fitLabelModel('ours', all, { numClasses: K, ...(manual ? { manualLabels: manual } : {}) });
+        const tm = fitTextModel(parts.flatMap((s) => s.texts!), lm.predict().probs, { numClasses: K, ...(manual ? { manualLabels: manual } : {}) });
+        pred = tm.predict(test.texts!);
+      } else {
+        const model = fitLabelModel(kind, all, { numClasses: K, ...(manual ? { manualLabels: manual } : {}) });
+        pred = model.predict(test.matrix);
+      }
       const fitMs = performance.now() - t0;
       void testOffset;
       // coverage: share of test records that get a label from LF evidence
@@ -89,7 +101,7 @@ function runClassification(ds: ClassDataset, models: ModelKind[], modes: Mode[])
   }
 }
 
-function runSequence(ds: SeqDataset, models: ModelKind[], modes: Mode[]): void {
+function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void {
   const { train, valid, test } = ds.splits;
   if (!test) throw new Error(`${ds.name}: no test split`);
   const parts = [train, valid, test].filter((s) => s !== undefined);
@@ -113,6 +125,7 @@ function runSequence(ds: SeqDataset, models: ModelKind[], modes: Mode[]): void {
       valid.gold.forEach((g, i) => (manualSpans![validOffset + i] = g));
     }
     for (const kind of models) {
+      if (kind === 'ours+text') continue; // text end model: classification only
       const t0 = performance.now();
       const model = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', ...(manualSpans ? { manualSpans } : {}) });
       const pred = model.predict(test.docs);
@@ -233,11 +246,11 @@ function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKin
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const models = (args.get('models')?.[0]?.split(',') ?? ['ours', 'mv', 'refinery', 'ds']) as ModelKind[];
+  const models = (args.get('models')?.[0]?.split(',') ?? ['ours', 'mv', 'refinery', 'ds', 'ours+text']) as BenchModel[];
   const modes = (args.get('modes')?.[0]?.split(',') ?? ['unsupervised', 'semi']) as Mode[];
   if (args.has('speed')) {
     const num = (k: string, d: number): number => Number(args.get(k)?.[0] ?? d);
-    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models : ['ours']);
+    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours']);
   }
   for (const dir of args.get('data') ?? []) {
     const ds = loadDataset(dir);

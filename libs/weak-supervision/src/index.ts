@@ -13,3 +13,4 @@ export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
 export { fitResidual, applyResidual, type ResidualModel, type ResidualOptions } from './models/residual.ts';
 export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';
 export * from './multilabel.ts';
+export { fitTextModel, textFeatures, type FittedTextModel, type TextModelOptions } from './text.ts';

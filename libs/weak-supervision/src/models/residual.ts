@@ -121,7 +121,7 @@ function objective(p: Problem, rows: Int32Array, t: Float64Array, g: Float64Arra
 }
 
 /** Minimal deterministic L-BFGS with Armijo backtracking. */
-function lbfgs(fg: (t: Float64Array, g: Float64Array) => number, t0: Float64Array, maxIter = 200, mem = 8): Float64Array {
+export function lbfgs(fg: (t: Float64Array, g: Float64Array) => number, t0: Float64Array, maxIter = 200, mem = 8): Float64Array {
   const P = t0.length;
   let t = Float64Array.from(t0);
   let g = new Float64Array(P);
