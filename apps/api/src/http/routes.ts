@@ -5,7 +5,16 @@ import { HttpError } from './errors.ts';
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** Who may call a route; enforced on the server (identity and roles arrive with the Teams issue). */
-export type Permission = 'public' | 'project:read' | 'project:write' | 'projects:create';
+export type Permission =
+  | 'public'
+  | 'projects:create'
+  | 'project:read'
+  /** label records: manual labels and comments */
+  | 'project:label'
+  /** decide gold labels; see every annotator's labels under blind labeling */
+  | 'project:gold'
+  /** change the project: settings, tasks, labels, imports */
+  | 'project:write';
 
 export interface RequestContext<P, Q, B> {
   params: P;
@@ -13,6 +22,8 @@ export interface RequestContext<P, Q, B> {
   body: B;
   /** the authenticated actor; `anonymous` until identity is configured */
   actor: string;
+  /** does the actor hold this permission on the route's project? (for decisions inside a handler) */
+  can: (permission: Permission) => Promise<boolean>;
   req: Request;
   res: Response;
 }
@@ -64,7 +75,12 @@ function jsonSafe(_key: string, value: unknown): unknown {
 }
 
 /** Mounts the route table on a router: validation, body parsing, replies. */
-export function mountRoutes(router: Router, routes: readonly AnyRoute[], actorOf: (req: Request) => string): void {
+export function mountRoutes(
+  router: Router,
+  routes: readonly AnyRoute[],
+  actorOf: (req: Request) => string,
+  can: (req: Request, permission: Permission) => Promise<boolean> = async () => true,
+): void {
   for (const route of routes) {
     const middleware: express.RequestHandler[] = [];
     if (route.rawBody) {
@@ -84,7 +100,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], actorOf
         }
         body = parseOrThrow(route.body, req.body ?? {}, 'body');
       }
-      const reply = await route.handler({ params, query, body, actor: actorOf(req), req, res } as never);
+      const reply = await route.handler({ params, query, body, actor: actorOf(req), can: (p: Permission) => can(req, p), req, res } as never);
       if (!reply) return;
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
       res.status(reply.status ?? 200).type('application/json').send(JSON.stringify(reply.body, jsonSafe));
