@@ -3,3 +3,4 @@ export * from './decider.ts';
 export * from './project/decider.ts';
 export { specFor } from './testing.ts';
 export * from './labeling/index.ts';
+export * from './membership/index.ts';

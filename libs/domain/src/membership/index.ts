@@ -1,0 +1,3 @@
+export * from './permissions.ts';
+export * from './decider.ts';
+export * from './invitation.ts';
