@@ -4,6 +4,7 @@
  *
  *   NODE_OPTIONS=--no-node-snapshot npx tsx bench/src/sandbox.bench.ts [--records N] [--runs R] [--batch B]
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { PythonPool, createRunner, type SandboxRecord, type Vote } from '@refinery/sandbox';
 
@@ -38,6 +39,21 @@ function makeRecords(n: number): SandboxRecord[] {
   return out;
 }
 
+/** CPU ms (user + system) of a process from /proc (Linux), 0 if gone. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+const selfCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const JS_LF = 'const RX = /check.*out|subscribe/i;\nfunction lf(record) {\n  return RX.test(record.text) ? "SPAM" : null;\n}\n';
@@ -51,8 +67,9 @@ function countSpam(votes: Vote[]): number {
 }
 
 /** `lanes` = batches kept in flight (1 = strictly sequential caller; 2 = serialisation overlaps execution). */
-async function runJs(records: SandboxRecord[], lanes: number): Promise<{ ms: number; spam: number }> {
+async function runJs(records: SandboxRecord[], lanes: number): Promise<{ ms: number; spam: number; cpuMs: number }> {
   const t0 = performance.now();
+  const c0 = selfCpuMs(); // the isolate runs on a thread of this process, so this includes it
   const runner = await createRunner({ language: 'javascript', code: JS_LF, kind: 'classification', labels: ['HAM', 'SPAM'] });
   let spam = 0;
   let next = 0;
@@ -67,10 +84,13 @@ async function runJs(records: SandboxRecord[], lanes: number): Promise<{ ms: num
     }),
   );
   await runner.close();
-  return { ms: performance.now() - t0, spam };
+  return { ms: performance.now() - t0, spam, cpuMs: selfCpuMs() - c0 };
 }
 
-async function runPy(records: SandboxRecord[], pool: PythonPool, code: string): Promise<{ ms: number; spam: number }> {
+async function runPy(records: SandboxRecord[], pool: PythonPool, code: string): Promise<{ ms: number; spam: number; cpuMs: number }> {
+  const pids = pool.workerPids;
+  const w0 = pids.reduce((a, p) => a + procCpuMs(p), 0);
+  const c0 = selfCpuMs();
   const t0 = performance.now();
   const runner = await createRunner({ language: 'python', code, kind: 'classification', labels: ['HAM', 'SPAM'] }, { pythonPool: pool });
   let spam = 0;
@@ -86,7 +106,10 @@ async function runPy(records: SandboxRecord[], pool: PythonPool, code: string): 
   });
   await Promise.all(lanes);
   await runner.close();
-  return { ms: performance.now() - t0, spam };
+  const ms = performance.now() - t0;
+  if (pool.workerPids.join() !== pids.join()) console.log('  (a worker was replaced during the run; CPU figure incomplete)');
+  const cpuMs = selfCpuMs() - c0 + pids.reduce((a, p) => a + procCpuMs(p), 0) - w0;
+  return { ms, spam, cpuMs };
 }
 
 const t0 = performance.now();
@@ -95,11 +118,13 @@ const avgLen = records.slice(0, 1000).reduce((s, r) => s + (r.attributes['text']
 console.log(`generated ${N} records (avg ${avgLen.toFixed(0)} chars) in ${(performance.now() - t0).toFixed(0)} ms; batch ${BATCH}`);
 
 const jsTimes: Record<number, number[]> = { 1: [], 2: [] };
+const jsCpu: Record<number, number[]> = { 1: [], 2: [] };
 for (let r = 0; r < RUNS; r++) {
   for (const lanes of [1, 2]) {
-    const { ms, spam } = await runJs(records, lanes);
+    const { ms, spam, cpuMs } = await runJs(records, lanes);
     jsTimes[lanes]!.push(ms);
-    console.log(`javascript (${lanes} batch${lanes > 1 ? 'es' : ''} in flight) run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+    jsCpu[lanes]!.push(cpuMs);
+    console.log(`javascript (${lanes} batch${lanes > 1 ? 'es' : ''} in flight) run ${r + 1}: ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
   }
 }
 
@@ -107,13 +132,17 @@ const pool = new PythonPool({ size: availableParallelism() });
 await (await createRunner({ language: 'python', code: PY_LF, kind: 'classification', labels: ['SPAM'] }, { pythonPool: pool })).runBatch(records.slice(0, pool.size * 200)); // spawn + warm workers
 const pyTimes: number[] = [];
 const pyKwTimes: number[] = [];
+const pyCpu: number[] = [];
+const pyKwCpu: number[] = [];
 for (let r = 0; r < RUNS; r++) {
-  const { ms, spam } = await runPy(records, pool, PY_LF);
+  const { ms, spam, cpuMs } = await runPy(records, pool, PY_LF);
   pyTimes.push(ms);
-  console.log(`python regex   run ${r + 1}: ${ms.toFixed(0)} ms  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
+  pyCpu.push(cpuMs);
+  console.log(`python regex   run ${r + 1}: ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (node + workers)  (${Math.round((N / ms) * 1000)} records/s, ${spam} SPAM)`);
   const kw = await runPy(records, pool, PY_KW_LF);
   pyKwTimes.push(kw.ms);
-  console.log(`python keyword run ${r + 1}: ${kw.ms.toFixed(0)} ms  (${Math.round((N / kw.ms) * 1000)} records/s, ${kw.spam} SPAM)`);
+  pyKwCpu.push(kw.cpuMs);
+  console.log(`python keyword run ${r + 1}: ${kw.ms.toFixed(0)} ms wall, ${kw.cpuMs.toFixed(0)} ms CPU (node + workers)  (${Math.round((N / kw.ms) * 1000)} records/s, ${kw.spam} SPAM)`);
 }
 await pool.close();
 
@@ -128,3 +157,8 @@ const pyTarget = (ms: number): string => `${Math.round((N / ms) * 1000)} records
 console.log(`median python regex:   ${pyMed.toFixed(0)} ms = ${pyTarget(pyMed)}`);
 console.log(`median python keyword: ${pyKwMed.toFixed(0)} ms = ${pyTarget(pyKwMed)}`);
 console.log(`python pool size ${pool.size}, network isolation: ${pool.networkIsolation}`);
+const cores = availableParallelism();
+console.log(`\nmedian CPU time (load-independent cost; on an idle machine wall >= CPU / ${cores} cores):`);
+console.log(`  javascript sequential ${median(jsCpu[1]!).toFixed(0)} ms, 2 in flight ${median(jsCpu[2]!).toFixed(0)} ms`);
+console.log(`  python regex ${median(pyCpu).toFixed(0)} ms -> <= ${Math.round((N / median(pyCpu)) * 1000 * cores)} records/s with ${cores} idle cores`);
+console.log(`  python keyword ${median(pyKwCpu).toFixed(0)} ms -> <= ${Math.round((N / median(pyKwCpu)) * 1000 * cores)} records/s with ${cores} idle cores`);

@@ -10,7 +10,7 @@ export const HARNESS_FILENAME = 'sandbox-harness.js';
 export const HARNESS_SOURCE = String.raw`(function () {
   'use strict';
   const parse = JSON.parse, stringify = JSON.stringify, isArray = Array.isArray;
-  const freeze = Object.freeze, iter = Symbol.iterator, Str = String, Re = RegExp;
+  const freeze = Object.freeze, defineProperty = Object.defineProperty, iter = Symbol.iterator, Str = String, Re = RegExp;
   const LOC = /heuristic\.js:(\d+):(\d+)/;
   let fn;
   let kind = 'classification';
@@ -108,9 +108,33 @@ export const HARNESS_SOURCE = String.raw`(function () {
     },
     bind(f) { fn = f; },
     progress() { return progress; },
-    run(json) {
-      const recs = parse(json);
-      const n = recs.length;
+    run(meta, text) {
+      // See js-transport.ts: string attributes arrive concatenated in \`text\`.
+      const m = parse(meta);
+      const keys = m.k, rows = m.r;
+      const n = rows.length;
+      const recs = new Array(n);
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        const row = rows[i];
+        const attributes = {};
+        const pairs = row[1], other = row[2];
+        let oi = 0;
+        for (let j = 0; j < pairs.length; j += 2) {
+          const len = pairs[j + 1];
+          let v;
+          if (len < 0) {
+            v = other[oi++];
+          } else {
+            v = text.slice(pos, pos + len);
+            pos += len;
+          }
+          const k = keys[pairs[j]];
+          if (k === '__proto__') defineProperty(attributes, k, { value: v, enumerable: true, writable: true, configurable: true });
+          else attributes[k] = v;
+        }
+        recs[i] = { id: row[0], attributes: attributes, tokens: row[3] === 0 ? undefined : row[3] };
+      }
       const out = new Array(n);
       for (let i = 0; i < n; i++) {
         progress = i;

@@ -41,6 +41,26 @@ describe('javascript runner: happy paths', () => {
     await r.close();
   });
 
+  it('records arrive intact in the isolate (mixed attribute types, unicode, tokens)', async () => {
+    const rec: SandboxRecord = {
+      id: 'x"1',
+      attributes: { text: 'héllo 😀 "q" \\ \n', n: 3.5, ok: false, none: null, empty: '' },
+      tokens: { text: [{ text: 'héllo', start: 0, end: 5 }] },
+    };
+    const code = `const expected = ${JSON.stringify(JSON.stringify(rec))};
+function lf(record, ctx) {
+  const got = JSON.stringify({ id: ctx.recordId, attributes: record, tokens: { text: ctx.tokens('text') } });
+  if (got !== expected) throw new Error(got);
+  return 'HAM';
+}`;
+    const r = await createRunner(js(code));
+    expect(await r.runBatch([rec, rec])).toEqual(['HAM', 'HAM']);
+    await r.close();
+    const proto = await createRunner(js('function lf(record) { return Object.keys(record).join() === "a,__proto__" && record.__proto__ === "x" ? "HAM" : "SPAM" }'));
+    expect(await proto.runBatch([{ id: 'p', attributes: JSON.parse('{"a":"1","__proto__":"x"}') as SandboxRecord['attributes'] }])).toEqual(['HAM']);
+    await proto.close();
+  });
+
   it('const arrow function, helpers at top level, ctx.recordId', async () => {
     const r = await createRunner(js('const spammy = new Set(["r3"]);\nconst lf = (record, ctx) => spammy.has(ctx.recordId) ? "SPAM" : null;'));
     expect(await r.runBatch(recs)).toEqual([null, null, 'SPAM', null]);

@@ -10,6 +10,7 @@ import { lookupRegexSource } from './lookup.ts';
 import { decodeMappings, originalPosition, type DecodedMap } from './sourcemap.ts';
 import { VoteValidator, errorFromRaw } from './validate.ts';
 import { findDynamicImport } from './js-static.ts';
+import { encodeBatch, type EncodedBatch } from './js-transport.ts';
 
 const TIMED_OUT = 'Script execution timed out.';
 /** Allowance for the call itself when a single record is re-run with the per-record limit. */
@@ -52,7 +53,7 @@ export interface JsRunnerOptions {
 
 export class JsRunner implements HeuristicRunner {
   private isolate: ivm.Isolate | undefined;
-  private runRef!: ivm.Reference<(json: string) => string>;
+  private runRef!: ivm.Reference<(meta: string, text: string) => string>;
   private progressRef!: ivm.Reference<() => number>;
   private tail: Promise<unknown> = Promise.resolve();
   private dead: HeuristicError | undefined;
@@ -110,7 +111,7 @@ export class JsRunner implements HeuristicRunner {
     harness.release();
     const setupRef = (await api.get('setup', { reference: true })) as ivm.Reference<(k: string, l: string) => void>;
     const bindRef = (await api.get('bind', { reference: true })) as ivm.Reference<(f: unknown) => void>;
-    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(json: string) => string>;
+    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(meta: string, text: string) => string>;
     this.progressRef = (await api.get('progress', { reference: true })) as ivm.Reference<() => number>;
     api.release();
 
@@ -180,25 +181,25 @@ export class JsRunner implements HeuristicRunner {
    * Node thread with execution on the isolate's thread.
    */
   runBatch(records: SandboxRecord[]): Promise<Vote[]> {
-    let json: string;
+    let batch: EncodedBatch;
     try {
-      json = JSON.stringify(records);
+      batch = encodeBatch(records);
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.tail.then(() => this.runSerial(records, json));
+    const p = this.tail.then(() => this.runSerial(records, batch));
     this.tail = p.catch(() => undefined);
     return p;
   }
 
-  private async runSerial(records: SandboxRecord[], json = JSON.stringify(records)): Promise<Vote[]> {
+  private async runSerial(records: SandboxRecord[], batch = encodeBatch(records)): Promise<Vote[]> {
     if (this.dead) throw this.dead;
     if (!this.isolate) throw new HeuristicError({ kind: 'runtime', message: 'runner is closed' });
     if (records.length === 0) return [];
     const P = this.limits.perRecordMs;
     let out: string;
     try {
-      out = await this.runRef.apply(undefined, [json], { timeout: P * records.length + this.limits.batchOverheadMs });
+      out = await this.runRef.apply(undefined, [batch.meta, batch.text], { timeout: P * records.length + this.limits.batchOverheadMs });
     } catch (e) {
       return this.batchFailure(e, records);
     }
@@ -246,7 +247,8 @@ export class JsRunner implements HeuristicRunner {
     for (const i of order) {
       const r = records[i]!;
       try {
-        const out = JSON.parse(await this.runRef.apply(undefined, [JSON.stringify([r])], { timeout: P + SINGLE_CALL_OVERHEAD_MS })) as RawBatchResult;
+        const one = encodeBatch([r]);
+        const out = JSON.parse(await this.runRef.apply(undefined, [one.meta, one.text], { timeout: P + SINGLE_CALL_OVERHEAD_MS })) as RawBatchResult;
         if ('error' in out) {
           const err = { ...out.error };
           if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));

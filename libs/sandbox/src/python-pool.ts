@@ -215,6 +215,11 @@ export class PythonPool {
     }
   }
 
+  /** Process ids of the live workers (for monitoring and benchmarks). */
+  get workerPids(): number[] {
+    return [...this.workers].map((w) => w.proc.pid).filter((p): p is number => p !== undefined);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
