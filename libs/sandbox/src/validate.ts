@@ -60,13 +60,15 @@ export class VoteValidator {
         }
         this.checkLabel(record, v);
         out[i] = v;
+      } else if (typeof v !== 'object') {
+        this.fail(record, `record ${JSON.stringify(record.id)}: malformed sandbox output ${JSON.stringify(v)}`);
       } else if (Array.isArray(v)) {
         if (classification) {
           this.fail(record, `record ${JSON.stringify(record.id)}: a classification function must return a label name or nothing, got a list`);
         }
         out[i] = this.spans(record, v);
       } else {
-        this.fail(record, `record ${JSON.stringify(record.id)}: ${v.invalid}`);
+        this.fail(record, `record ${JSON.stringify(record.id)}: ${String((v as { invalid?: unknown }).invalid ?? 'malformed sandbox output')}`);
       }
     }
     return out;
@@ -77,7 +79,11 @@ export class VoteValidator {
     const text = record.attributes[attr];
     const spans: Span[] = [];
     for (let k = 0; k < raw.length; k++) {
-      const [label, a, b, isToken] = raw[k]!;
+      const item: unknown = raw[k];
+      if (!Array.isArray(item) || typeof item[0] !== 'string') {
+        this.fail(record, `record ${JSON.stringify(record.id)}: malformed sandbox output for span #${k}`);
+      }
+      const [label, a, b, isToken] = item as [string, number, number, 0 | 1];
       this.checkLabel(record, label);
       const where = `record ${JSON.stringify(record.id)}, span #${k} (${JSON.stringify(label)})`;
       if (!Number.isInteger(a) || !Number.isInteger(b)) this.fail(record, `${where}: offsets must be integers, got ${a}..${b}`);

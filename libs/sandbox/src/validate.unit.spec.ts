@@ -39,6 +39,11 @@ describe('VoteValidator', () => {
     expect(err(() => cls.finalize([rec], [{ invalid: 'weird' }])).message).toBe('record "a": weird');
   });
 
+  it('malformed sandbox output is invalid_output, never a TypeError', () => {
+    const bad = [5, { x: 1 }, [7], [[1, 2, 3, 0]]] as unknown as Parameters<VoteValidator['finalize']>[1];
+    for (const v of bad) expect(err(() => ext.finalize([rec], [v] as never)).kind).toBe('invalid_output');
+  });
+
   it('needs labels and a target attribute for extraction', () => {
     expect(() => new VoteValidator({ kind: 'classification', labels: [] })).toThrow();
     expect(() => new VoteValidator({ kind: 'extraction', labels: ['A'] })).toThrow(/targetAttribute/);
