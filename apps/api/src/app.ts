@@ -8,10 +8,11 @@ import { mountRoutes, type AnyRoute } from './http/routes.ts';
 import { healthRoutes } from './features/health.ts';
 import { projectRoutes } from './features/projects.ts';
 import { recordRoutes } from './features/records.ts';
+import { labelingRoutes } from './features/labeling.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx)];
 }
 
 export interface ApiAppOptions {

@@ -1,10 +1,14 @@
 import type { Projection } from '@refinery/projector';
 import { projectsProjection } from './projects/projection.ts';
 import { recordsProjection } from './records/projection.ts';
+import { labelingConfigProjection, recordLabelsProjection } from './labeling/index.ts';
+import { identityProjection, membershipsProjection } from './identity/index.ts';
 
 export * from './projects/queries.ts';
 export * from './records/queries.ts';
+export * from './labeling/index.ts';
+export * from './identity/index.ts';
 export { projectsProjection, recordsProjection };
 
 /** Every read model of the product, in the order the projector starts them. */
-export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection];
+export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection, labelingConfigProjection, recordLabelsProjection, identityProjection, membershipsProjection];

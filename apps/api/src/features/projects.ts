@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { projectStreamId, type EventStore, type ProjectEvent } from '@refinery/events';
-import { fold, projectDecider, type ProjectCommand, type ProjectState } from '@refinery/domain';
+import { emptyLabelingConfig, evolveLabelingConfig, fold, projectDecider, type LabelingConfig, type ProjectCommand, type ProjectState } from '@refinery/domain';
 import { getProject, listProjects } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
@@ -33,10 +33,14 @@ const expectedRevision = z
   .optional()
   .describe('the project revision the client saw; a stale one is refused with 409');
 
-export async function loadProject(store: EventStore, projectId: string): Promise<{ state: ProjectState; revision: bigint | undefined }> {
+/** The project stream holds the project itself and its labeling configuration. */
+export async function loadProject(
+  store: EventStore,
+  projectId: string,
+): Promise<{ state: ProjectState; config: LabelingConfig; revision: bigint | undefined }> {
   const events = (await store.readStream(projectStreamId(projectId))) as unknown as ProjectEvent[];
   const revision = events.length ? BigInt(events.length - 1) : undefined;
-  return { state: fold(projectDecider, events), revision };
+  return { state: fold(projectDecider, events), config: events.reduce(evolveLabelingConfig, emptyLabelingConfig()), revision };
 }
 
 async function handle(ctx: ApiContext, command: ProjectCommand, actor: string, expected?: string) {

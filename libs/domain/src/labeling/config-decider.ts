@@ -35,14 +35,15 @@ export function decideLabelingConfig(command: LabelingConfigCommand, config: Lab
       }
       if (command.kind === 'span' && !command.attribute) {
         throw new DomainError('invalid', 'attribute_required', 'a span task labels a text attribute: name it in "attribute"', {
-          allowed: command.attributes.filter((a) => a.type === 'text').map((a) => a.name),
+          allowed: command.attributes.filter((a) => a.type === 'text' || a.type === 'category').map((a) => a.name),
         });
       }
       if (command.attribute) {
         const attr = command.attributes.find((a) => a.name === command.attribute);
-        const allowedTypes = command.kind === 'span' ? ['text'] : ['text', 'category'];
+        // Both are strings; small imports infer short distinct texts as categories.
+        const allowedTypes = ['text', 'category'];
         if (!attr || !allowedTypes.includes(attr.type)) {
-          throw new DomainError('invalid', 'invalid_attribute', `"${command.attribute}" is not a ${allowedTypes.join(' or ')} attribute of this project`, {
+          throw new DomainError('invalid', 'invalid_attribute', `"${command.attribute}" is not a text attribute of this project`, {
             attribute: command.attribute,
             allowed: command.attributes.filter((a) => allowedTypes.includes(a.type)).map((a) => a.name),
           });

@@ -49,7 +49,7 @@ describe('labeling configuration', () => {
     const add = (attribute: string | null) =>
       decideLabelingConfig({ type: 'AddLabelingTask', projectId, taskId: 't2', name: 'Spans 2', kind: 'span', attribute, allowOverlap: false, attributes }, config);
     expect(code(() => add(null))).toBe('attribute_required');
-    expect(code(() => add('lang'))).toBe('invalid_attribute');
+    expect(code(() => add('n'))).toBe('invalid_attribute');
     expect(code(() => add('missing'))).toBe('invalid_attribute');
     expect(add('text')[0]!.type).toBe('LabelingTaskAdded');
     expect(code(() => decideLabelingConfig({ type: 'AddLabelingTask', projectId, taskId: 't3', name: 'sentiment', kind: 'single_label', attribute: null, allowOverlap: false, attributes }, config))).toBe(

@@ -1,0 +1,420 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { projectStreamId, recordStreamId, WrongExpectedRevisionError, type Event } from '@refinery/events';
+import {
+  assertProjectActive,
+  decideLabelingConfig,
+  decideRecordLabels,
+  emptyRecordLabels,
+  evolveRecordLabels,
+  requireTask,
+  tokenize,
+  type LabelingConfigCommand,
+  type RecordLabelCommand,
+} from '@refinery/domain';
+import { getLabelingConfig, getProject, getRecord, getRecordLabels, listComments } from '@refinery/read-models';
+import type { ApiContext } from '../context.ts';
+import { HttpError } from '../http/errors.ts';
+import { defineRoute, type AnyRoute } from '../http/routes.ts';
+import { afterQuery, readAfter } from './consistency.ts';
+import { commandResult, loadProject } from './projects.ts';
+
+const LABELING_VIEWS = ['labeling_config'];
+const RECORD_LABEL_VIEWS = ['record_labels'];
+
+const projectParams = z.object({ id: z.uuid() });
+const taskParams = projectParams.extend({ taskId: z.string().min(1).max(64) });
+const labelParams = taskParams.extend({ labelId: z.string().min(1).max(64) });
+const recordParams = projectParams.extend({ recordId: z.string().min(1).max(512) });
+const expectedRevision = z.string().regex(/^\d+$/).optional().describe('the revision the client saw; a stale one is refused with 409');
+
+const labelView = z.object({ id: z.string(), name: z.string(), color: z.string(), hotkey: z.string().nullable(), description: z.string() });
+const taskView = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['single_label', 'multi_label', 'span']),
+  attribute: z.string().nullable(),
+  allowOverlap: z.boolean(),
+  labels: z.array(labelView),
+});
+const spanInput = z.object({ labelId: z.string().min(1).max(64), start: z.number().int(), end: z.number().int() });
+const spanView = spanInput.extend({ tokenStart: z.number().int(), tokenEnd: z.number().int() });
+const answerView = z.object({
+  taskId: z.string(),
+  source: z.enum(['manual', 'gold', 'reference']),
+  annotator: z.string(),
+  labelIds: z.array(z.string()),
+  spans: z.array(spanView),
+  labeledAt: z.string(),
+});
+const answerBody = z.object({
+  labelIds: z.array(z.string().min(1).max(64)).max(1000).optional(),
+  spans: z.array(spanInput).max(10_000).optional(),
+  expectedRevision,
+});
+
+/** Config commands append to the project stream; without an expected revision a race is retried once. */
+async function configCommand(ctx: ApiContext, projectId: string, actor: string, build: (attributes: { name: string; type: 'text' | 'category' | 'integer' | 'float' | 'boolean' }[]) => LabelingConfigCommand, expected?: string) {
+  for (let attempt = 0; ; attempt++) {
+    const { state, config, revision } = await loadProject(ctx.store, projectId);
+    assertProjectActive(state, projectId);
+    const attributes = (await getProject(ctx.db, projectId))?.attributes ?? [];
+    const events = decideLabelingConfig(build(attributes), config);
+    if (events.length === 0) return { revision: (revision ?? -1n).toString(), position: await ctx.store.head() };
+    try {
+      const r = await ctx.store.append(projectStreamId(projectId), events, { actor, expectedRevision: expected !== undefined ? BigInt(expected) : revision! });
+      return { revision: r.revision.toString(), position: r.position };
+    } catch (err) {
+      if (!(err instanceof WrongExpectedRevisionError) || expected !== undefined || attempt > 0) throw err;
+    }
+  }
+}
+
+/** Label commands append to the record's own stream, checked against the project's configuration. */
+async function recordCommand(ctx: ApiContext, projectId: string, recordId: string, actor: string, build: (text: (attribute: string | null) => string | null) => RecordLabelCommand, expected?: string) {
+  const { state, config } = await loadProject(ctx.store, projectId);
+  assertProjectActive(state, projectId);
+  const record = await getRecord(ctx.db, projectId, recordId);
+  if (!record) throw new HttpError(404, 'record_not_found', `record ${recordId} does not exist in project ${projectId}`, { projectId, recordId });
+  const streamId = recordStreamId(projectId, recordId);
+  const past = await ctx.store.readStream(streamId);
+  const revision = past.length ? BigInt(past.length - 1) : undefined;
+  if (expected !== undefined && BigInt(expected) !== (revision ?? -1n)) {
+    throw new WrongExpectedRevisionError(streamId, BigInt(expected), revision);
+  }
+  const recordState = past.reduce(evolveRecordLabels, emptyRecordLabels());
+  const text = (attribute: string | null) => {
+    const value = attribute ? record.values[attribute] : undefined;
+    return typeof value === 'string' ? value : null;
+  };
+  const events = decideRecordLabels(build(text), recordState, config);
+  if (events.length === 0) return { revision: (revision ?? -1n).toString(), position: await ctx.store.head() };
+  const r = await ctx.store.append(streamId, events as Event[], { actor, expectedRevision: revision ?? 'no_stream' });
+  return { revision: r.revision.toString(), position: r.position };
+}
+
+export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
+  const taskOf = async (projectId: string, taskId: string) => requireTask((await loadProject(ctx.store, projectId)).config, projectId, taskId);
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/projects/:id/tasks',
+      summary: 'Labeling tasks with their labels, and labeling settings',
+      tags: ['labeling'],
+      permission: 'project:read',
+      params: projectParams,
+      query: z.object({ after: afterQuery }),
+      responses: { 200: { description: 'the configuration', schema: z.object({ tasks: z.array(taskView), blindLabeling: z.boolean() }) } },
+      async handler({ params, query }) {
+        await readAfter(ctx, query.after, LABELING_VIEWS);
+        return { body: await getLabelingConfig(ctx.db, params.id) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/projects/:id/tasks',
+      summary: 'Add a labeling task',
+      description: 'single_label and multi_label classify the record (or one of its attributes); span marks character ranges of a text attribute.',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: projectParams,
+      body: z.object({
+        name: z.string().trim().min(1).max(100),
+        kind: z.enum(['single_label', 'multi_label', 'span']),
+        attribute: z.string().min(1).max(200).nullable().optional(),
+        allowOverlap: z.boolean().optional(),
+      }),
+      responses: { 201: { description: 'added', schema: commandResult.extend({ id: z.string() }) } },
+      async handler({ params, body, actor }) {
+        const taskId = randomUUID();
+        const r = await configCommand(ctx, params.id, actor, (attributes) => ({
+          type: 'AddLabelingTask',
+          projectId: params.id,
+          taskId,
+          name: body.name,
+          kind: body.kind,
+          attribute: body.attribute ?? null,
+          allowOverlap: body.allowOverlap ?? false,
+          attributes,
+        }));
+        return { status: 201, body: { id: taskId, ...r } };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/projects/:id/tasks/:taskId',
+      summary: 'Rename a labeling task',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: taskParams,
+      body: z.object({ name: z.string().trim().min(1).max(100), expectedRevision }),
+      responses: { 200: { description: 'renamed', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        return { body: await configCommand(ctx, params.id, actor, () => ({ type: 'RenameLabelingTask', projectId: params.id, taskId: params.taskId, name: body.name }), body.expectedRevision) };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/projects/:id/tasks/:taskId',
+      summary: 'Remove a labeling task and its labels from the read models',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: taskParams,
+      responses: { 200: { description: 'removed', schema: commandResult } },
+      async handler({ params, actor }) {
+        return { body: await configCommand(ctx, params.id, actor, () => ({ type: 'RemoveLabelingTask', projectId: params.id, taskId: params.taskId })) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/projects/:id/tasks/:taskId/labels',
+      summary: 'Add a label to a task',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: taskParams,
+      body: z.object({
+        name: z.string().trim().min(1).max(100),
+        color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a color like #1f77b4').optional(),
+        hotkey: z.string().regex(/^[a-z0-9]$/, 'one lowercase letter or digit').nullable().optional(),
+        description: z.string().max(2000).optional(),
+      }),
+      responses: { 201: { description: 'added', schema: commandResult.extend({ id: z.string() }) } },
+      async handler({ params, body, actor }) {
+        const labelId = randomUUID();
+        const r = await configCommand(ctx, params.id, actor, () => ({
+          type: 'AddLabel',
+          projectId: params.id,
+          taskId: params.taskId,
+          labelId,
+          name: body.name,
+          ...(body.color ? { color: body.color.toLowerCase() } : {}),
+          ...(body.hotkey !== undefined ? { hotkey: body.hotkey } : {}),
+          ...(body.description !== undefined ? { description: body.description } : {}),
+        }));
+        return { status: 201, body: { id: labelId, ...r } };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/projects/:id/tasks/:taskId/labels/:labelId',
+      summary: 'Rename or restyle a label (existing labels follow)',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: labelParams,
+      body: z.object({
+        name: z.string().trim().min(1).max(100).optional(),
+        color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a color like #1f77b4').optional(),
+        hotkey: z.string().regex(/^[a-z0-9]$/, 'one lowercase letter or digit').nullable().optional(),
+        description: z.string().max(2000).optional(),
+        expectedRevision,
+      }),
+      responses: { 200: { description: 'changed', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        const { expectedRevision: expected, ...change } = body;
+        return {
+          body: await configCommand(
+            ctx,
+            params.id,
+            actor,
+            () => ({ type: 'ChangeLabel', projectId: params.id, taskId: params.taskId, labelId: params.labelId, ...change, ...(change.color ? { color: change.color.toLowerCase() } : {}) }),
+            expected,
+          ),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/projects/:id/tasks/:taskId/labels/:labelId',
+      summary: 'Delete a label; its assignments disappear from the read models',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: labelParams,
+      responses: { 200: { description: 'deleted', schema: commandResult } },
+      async handler({ params, actor }) {
+        return { body: await configCommand(ctx, params.id, actor, () => ({ type: 'RemoveLabel', projectId: params.id, taskId: params.taskId, labelId: params.labelId })) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/projects/:id/tasks/:taskId/labels/merge',
+      summary: 'Merge labels into one; existing assignments follow',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: taskParams,
+      body: z.object({ sourceLabelIds: z.array(z.string().min(1).max(64)).min(1).max(100), targetLabelId: z.string().min(1).max(64) }),
+      responses: { 200: { description: 'merged', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        return {
+          body: await configCommand(ctx, params.id, actor, () => ({ type: 'MergeLabels', projectId: params.id, taskId: params.taskId, sourceLabelIds: body.sourceLabelIds, targetLabelId: body.targetLabelId })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/projects/:id/labeling-settings',
+      summary: 'Labeling settings (blind labeling)',
+      tags: ['labeling'],
+      permission: 'project:write',
+      params: projectParams,
+      body: z.object({ blindLabeling: z.boolean() }),
+      responses: { 200: { description: 'changed', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        return { body: await configCommand(ctx, params.id, actor, () => ({ type: 'ChangeLabelingSettings', projectId: params.id, blindLabeling: body.blindLabeling })) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/projects/:id/records/:recordId/tokens',
+      summary: 'Tokens of a text attribute (character offsets, end exclusive)',
+      tags: ['labeling'],
+      permission: 'project:read',
+      params: recordParams,
+      query: z.object({ attribute: z.string().min(1).max(200), after: afterQuery }),
+      responses: {
+        200: {
+          description: 'the tokens',
+          schema: z.object({ attribute: z.string(), text: z.string(), tokens: z.array(z.object({ index: z.number(), start: z.number(), end: z.number(), text: z.string() })) }),
+        },
+      },
+      async handler({ params, query }) {
+        await readAfter(ctx, query.after, ['records']);
+        const record = await getRecord(ctx.db, params.id, params.recordId);
+        if (!record) throw new HttpError(404, 'record_not_found', `record ${params.recordId} does not exist in project ${params.id}`, params);
+        const text = record.values[query.attribute];
+        if (typeof text !== 'string') {
+          throw new HttpError(422, 'not_a_text', `attribute "${query.attribute}" of this record is not text`, {
+            attribute: query.attribute,
+            allowed: Object.entries(record.values).filter(([, v]) => typeof v === 'string').map(([k]) => k),
+          });
+        }
+        const tokens = tokenize(text).map((t, index) => ({ index, start: t.start, end: t.end, text: text.slice(t.start, t.end) }));
+        return { body: { attribute: query.attribute, text, tokens } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/projects/:id/records/:recordId/labels',
+      summary: "A record's labels by source (manual per annotator, gold, reference) and its comments",
+      description: 'Under blind labeling, callers who may not decide gold labels see only their own manual labels.',
+      tags: ['labeling'],
+      permission: 'project:read',
+      params: recordParams,
+      query: z.object({ after: afterQuery }),
+      responses: {
+        200: {
+          description: 'labels, reference status, comments and the stream revision',
+          schema: z.object({
+            revision: z.string().nullable(),
+            answers: z.array(answerView),
+            reference: z.array(z.object({ taskId: z.string(), basis: z.enum(['gold', 'single', 'unanimous']).nullable(), disagreement: z.boolean(), annotators: z.number() })),
+            comments: z.array(z.object({ id: z.string(), author: z.string(), body: z.string(), createdAt: z.string() })),
+          }),
+        },
+      },
+      async handler({ params, query, actor, can }) {
+        await readAfter(ctx, query.after, RECORD_LABEL_VIEWS);
+        const { blindLabeling } = await getLabelingConfig(ctx.db, params.id);
+        const blind = blindLabeling && !(await can('project:gold'));
+        const labels = await getRecordLabels(ctx.db, params.id, params.recordId, blind ? { onlyAnnotator: actor } : {});
+        const revision = await ctx.store.streamRevision(recordStreamId(params.id, params.recordId));
+        return { body: { revision: revision === undefined ? null : revision.toString(), ...labels, comments: await listComments(ctx.db, params.id, params.recordId) } };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/api/projects/:id/records/:recordId/labels/:taskId',
+      summary: "Set the caller's labels for one task on a record",
+      description: 'Replaces the caller\'s previous answer; an empty answer clears it. Classification: labelIds; span tasks: spans with character offsets.',
+      tags: ['labeling'],
+      permission: 'project:label',
+      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
+      body: answerBody,
+      responses: { 200: { description: 'labeled', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        const task = await taskOf(params.id, params.taskId);
+        return {
+          body: await recordCommand(
+            ctx,
+            params.id,
+            params.recordId,
+            actor,
+            (text) => ({ type: 'LabelRecord', projectId: params.id, recordId: params.recordId, taskId: task.id, annotator: actor, labelIds: body.labelIds ?? [], spans: body.spans ?? [], text: text(task.attribute) }),
+            body.expectedRevision,
+          ),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/api/projects/:id/records/:recordId/gold/:taskId',
+      summary: 'Decide the gold (reference) label where annotators disagree',
+      tags: ['labeling'],
+      permission: 'project:gold',
+      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
+      body: answerBody,
+      responses: { 200: { description: 'decided', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        const task = await taskOf(params.id, params.taskId);
+        return {
+          body: await recordCommand(
+            ctx,
+            params.id,
+            params.recordId,
+            actor,
+            (text) => ({ type: 'SetGoldLabel', projectId: params.id, recordId: params.recordId, taskId: task.id, labelIds: body.labelIds ?? [], spans: body.spans ?? [], text: text(task.attribute) }),
+            body.expectedRevision,
+          ),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/projects/:id/records/:recordId/gold/:taskId',
+      summary: 'Clear a gold decision',
+      tags: ['labeling'],
+      permission: 'project:gold',
+      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
+      responses: { 200: { description: 'cleared', schema: commandResult } },
+      async handler({ params, actor }) {
+        return { body: await recordCommand(ctx, params.id, params.recordId, actor, () => ({ type: 'ClearGoldLabel', projectId: params.id, recordId: params.recordId, taskId: params.taskId })) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/projects/:id/records/:recordId/comments',
+      summary: 'Comment on a record (markdown, rendered safely by clients)',
+      tags: ['labeling'],
+      permission: 'project:label',
+      params: recordParams,
+      body: z.object({ body: z.string().trim().min(1, 'a comment needs text').max(10_000) }),
+      responses: { 201: { description: 'commented', schema: commandResult.extend({ id: z.uuid() }) } },
+      async handler({ params, body, actor }) {
+        const commentId = randomUUID();
+        const r = await recordCommand(ctx, params.id, params.recordId, actor, () => ({ type: 'CommentRecord', projectId: params.id, recordId: params.recordId, commentId, body: body.body }));
+        return { status: 201, body: { id: commentId, ...r } };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/projects/:id/records/:recordId/comments/:commentId',
+      summary: 'Delete a comment (its author, or someone who may change the project)',
+      tags: ['labeling'],
+      permission: 'project:label',
+      params: recordParams.extend({ commentId: z.uuid() }),
+      responses: { 200: { description: 'deleted', schema: commandResult } },
+      async handler({ params, actor, can }) {
+        const mayDeleteOthers = await can('project:write');
+        return {
+          body: await recordCommand(ctx, params.id, params.recordId, actor, () => ({
+            type: 'DeleteRecordComment',
+            projectId: params.id,
+            recordId: params.recordId,
+            commentId: params.commentId,
+            actor,
+            mayDeleteOthers,
+          })),
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,2 @@
+export { identityProjection, membershipsProjection } from './projection.ts';
+export * from './queries.ts';
