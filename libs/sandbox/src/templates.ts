@@ -21,9 +21,9 @@ function* lf(record, ctx) {
   },
   typescript: {
     classification: `// Return a label name, or nothing (undefined / null) to abstain.
-type Record = { [attribute: string]: string | number | boolean | null };
+type Attributes = { [attribute: string]: string | number | boolean | null };
 
-function lf(record: Record, ctx: Ctx): string | undefined {
+function lf(record: Attributes, ctx: Ctx): string | undefined {
   const text = String(record.text ?? '');
   if (/awesome|great/i.test(text)) {
     return 'positive';
