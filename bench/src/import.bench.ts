@@ -34,7 +34,7 @@ async function writeJsonl(file: string, count: number): Promise<number> {
     let text = '';
     while (text.length < 130) text += WORDS[Math.floor(rand() * WORDS.length)] + ' ';
     const line = JSON.stringify({ text: text.trim(), rating: 1 + Math.floor(rand() * 5), source: rand() < 0.5 ? 'web' : 'app', helpful: rand() < 0.3 }) + '\n';
-    if (!out.write(line)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(r));
   return (await stat(file)).size;

@@ -136,6 +136,10 @@ export class ProjectionRunner {
   private async run(p: Projection): Promise<void> {
     let checkpoint: string | undefined;
     let leaseRenewedAt = 0;
+    // While catching up, pages grow (fewer transactions per event); once caught up they shrink back.
+    const baseLimit = p.batchSize ?? 200;
+    const maxLimit = Math.max(baseLimit, Math.min(baseLimit * 10, 2000));
+    let limit = baseLimit;
     while (!this.stopped) {
       try {
         if (checkpoint === undefined || Date.now() - leaseRenewedAt > this.leaseMs / 3) {
@@ -151,13 +155,17 @@ export class ProjectionRunner {
           this.rebuildRequests.delete(p.name);
           this.events.emit('rebuilt');
         }
-        const batch = await this.store.readAll(checkpoint, { types: p.handles, limit: p.batchSize ?? 200 });
+        const batch = await this.store.readAll(checkpoint, { types: p.handles, limit });
+        limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
         if (batch.events.length === 0 && batch.checkpoint === checkpoint) {
           await this.sleep(p.name, this.pollMs);
           continue;
         }
         const from = checkpoint;
         await this.db.transaction(async (tx) => {
+          // Safe without a synchronous flush: rows and checkpoint commit together, so a crash
+          // only means projecting the last batches again. (Never used for appends to the log.)
+          if (tx.dialect === 'pg') await tx.query('set local synchronous_commit = off');
           await this.lockOwned(tx, p.name, from);
           if (batch.events.length) await p.apply(tx, batch.events);
           await tx.query(

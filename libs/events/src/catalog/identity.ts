@@ -32,7 +32,9 @@ export function normalizeEmail(email: string): string {
 export const projectRole = z.enum(['owner', 'engineer', 'expert', 'annotator']);
 export type ProjectRoleName = z.infer<typeof projectRole>;
 
-const email = z.email().max(254);
+/** Deliberately permissive (`owner@localhost` and intranet hosts are fine): one `@`, no blanks. */
+export const emailAddress = z.string().trim().max(254).regex(/^[^\s@]+@[^\s@]+$/, 'an e-mail address such as name@example.com');
+const email = emailAddress;
 const displayName = z.string().trim().min(1).max(100);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const isoTime = z.iso.datetime({ offset: true });

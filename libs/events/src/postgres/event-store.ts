@@ -89,11 +89,15 @@ export class PostgresEventStore implements EventStore {
       return { id: e.id ?? randomUUID(), type: e.type, data, schema };
     });
 
-    const replay = await this.previousAppend(tx, streamId, prepared);
-    if (replay) return replay;
-
     const current = await this.lockStream(tx, streamId);
-    checkExpected(streamId, expected, current);
+    try {
+      checkExpected(streamId, expected, current);
+    } catch (err) {
+      // A retried append that already landed fails the revision check: answer it as it was.
+      const replay = await this.previousAppend(tx, streamId, prepared);
+      if (replay) return replay;
+      throw err;
+    }
 
     const first = current === undefined ? 0n : current + 1n;
     const last = first + BigInt(prepared.length - 1);
@@ -110,18 +114,26 @@ export class PostgresEventStore implements EventStore {
       type: e.type,
       schema: e.schema,
       data: e.data,
-      meta,
     }));
+    // Event ids are idempotency keys: rows whose id is already in the log are skipped here and
+    // sorted out below, so the common path needs no lookup first.
     const inserted = await tx.query<{ tx: string; seq: string }>(
       `insert into events (id, stream_id, revision, type, schema, data, meta)
-       select id, stream_id, revision, type, schema, data, meta
-       from jsonb_to_recordset($1::jsonb) as x(id uuid, stream_id text, revision bigint, type text, schema integer, data jsonb, meta jsonb)
+       select id, stream_id, revision, type, schema, data, $2::jsonb
+       from jsonb_to_recordset($1::jsonb) as x(id uuid, stream_id text, revision bigint, type text, schema integer, data jsonb)
        order by revision
+       on conflict (id) do nothing
        returning tx_id::text as tx, position::text as seq`,
-      [JSON.stringify(rows)],
+      [JSON.stringify(rows), JSON.stringify(meta)],
     );
+    if (inserted.rows.length !== prepared.length) {
+      const replay = inserted.rows.length === 0 ? await this.previousAppend(tx, streamId, prepared) : undefined;
+      if (replay) return replay;
+      throw new IdempotencyConflictError(prepared.map((e) => e.id));
+    }
     await this.advanceStream(tx, streamId, current, last);
-    await tx.query(`select pg_notify('${NOTIFY_CHANNEL}', '')`);
+    // Other processes learn of appends through NOTIFY; PGlite has no other processes.
+    if (this.db.dialect === 'pg') await tx.query(`select pg_notify('${NOTIFY_CHANNEL}', '')`);
     const lastRow = inserted.rows.reduce((a, b) => (BigInt(a.seq) > BigInt(b.seq) ? a : b));
     return { revision: last, position: formatPosition({ tx: BigInt(lastRow.tx), seq: BigInt(lastRow.seq) }) };
   }
@@ -185,8 +197,9 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [xmin.toString(), from.tx.toString(), from.seq.toString(), limit];
     let typeFilter = '';
     if (options.types) {
-      params.push(JSON.stringify(options.types));
-      typeFilter = `and type in (select jsonb_array_elements_text($5::jsonb))`;
+      params.push([...options.types]);
+      // `= any(array)` keeps the planner on the (tx_id, position) index; a sub-select made it sort the log.
+      typeFilter = `and type = any($5::text[])`;
     }
     const r = await this.db.query<EventRow>(
       `select ${SELECT_COLUMNS} from events
