@@ -16,6 +16,9 @@ import { emitJson, markdownTable, note } from './lib/report.ts';
 import { round, summarize } from './lib/stats.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** seeded as an owner token of the started product (REFINERY_ADMIN_TOKEN) */
+const TOKEN = 'rfy_bench_import_token_0123456789abcdef';
+const auth = { authorization: `Bearer ${TOKEN}` };
 const entry = path.join(repoRoot, 'apps/cli/dist/refinery.mjs');
 
 function arg(name: string, fallback: string): string {
@@ -49,7 +52,7 @@ async function peakRssMb(pid: number): Promise<number> {
 async function startProduct(dataDir: string): Promise<{ child: ChildProcess; url: string; readyMs: number }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--no-node-snapshot', entry, 'start'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, REFINERY_MAX_UPLOAD_BYTES: String(400 * 1024 * 1024), REFINERY_READ_WAIT_MS: '300000' },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, REFINERY_MAX_UPLOAD_BYTES: String(400 * 1024 * 1024), REFINERY_READ_WAIT_MS: '300000', REFINERY_ADMIN_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -89,14 +92,14 @@ async function runOnce(file: string, count: number, fileBytes: number): Promise<
   const dataDir = await mkdtemp(path.join(tmpdir(), 'refinery-bench-import-'));
   const { child, url, readyMs } = await startProduct(dataDir);
   try {
-    const project = (await (await fetch(`${url}/api/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json()) as { id: string };
+    const project = (await (await fetch(`${url}/api/projects`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json()) as { id: string };
     const body = await readFile(file);
     const t0 = performance.now();
-    const res = await fetch(`${url}/api/projects/${project.id}/imports`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    const res = await fetch(`${url}/api/projects/${project.id}/imports`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body });
     const imported = (await res.json()) as { records: number; position: string; error?: unknown };
     if (res.status !== 201) throw new Error(`import failed: ${JSON.stringify(imported)}`);
     const returned = performance.now() - t0;
-    const page = (await (await fetch(`${url}/api/projects/${project.id}/records?limit=1&after=${imported.position}`)).json()) as { total: number };
+    const page = (await (await fetch(`${url}/api/projects/${project.id}/records?limit=1&after=${imported.position}`, { headers: auth })).json()) as { total: number };
     const visible = performance.now() - t0;
     if (page.total !== count) throw new Error(`expected ${count} records visible, saw ${page.total}`);
     const rss = await peakRssMb(child.pid!);
