@@ -5,6 +5,8 @@ import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
 import { startApiServer, type ApiServer } from './server.ts';
 
 const UPLOAD_LIMIT = 64 * 1024;
+/** every request below is made as the first owner, through the token seeded by REFINERY_ADMIN_TOKEN */
+const ADMIN_TOKEN = 'rfy_api-int-spec-admin-token-0123456789';
 
 for (const backend of testBackends()) {
   describe(`API on ${backend.name}`, () => {
@@ -15,7 +17,7 @@ for (const backend of testBackends()) {
     beforeAll(async () => {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
-      const config = { ...loadConfig({}), port: 0, maxUploadBytes: UPLOAD_LIMIT, readWaitMs: 5_000 };
+      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, maxUploadBytes: UPLOAD_LIMIT, readWaitMs: 5_000 };
       api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
     });
     afterAll(async () => {
@@ -26,7 +28,7 @@ for (const backend of testBackends()) {
     });
 
     async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
       if (body instanceof Uint8Array || typeof body === 'string') init.body = body as BodyInit;
       else if (body !== undefined) {
         init.body = JSON.stringify(body);

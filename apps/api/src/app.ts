@@ -9,10 +9,13 @@ import { healthRoutes } from './features/health.ts';
 import { projectRoutes } from './features/projects.ts';
 import { recordRoutes } from './features/records.ts';
 import { labelingRoutes } from './features/labeling.ts';
+import { authRoutes } from './features/auth.ts';
+import { memberRoutes } from './features/members.ts';
+import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx)];
 }
 
 export interface ApiAppOptions {
@@ -32,7 +35,7 @@ export function createApiApp(ctx: ApiContext, options: ApiAppOptions = {}): Expr
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  mountRoutes(router, routes, () => 'anonymous');
+  mountRoutes(router, routes, accessControl(ctx.identity));
   app.use(router);
 
   app.use('/api', (req, res) => {

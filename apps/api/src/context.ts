@@ -1,6 +1,7 @@
 import type { ArtifactStore, EventStore, SqlDatabase } from '@refinery/events';
 import type { CatchUpWaiter } from '@refinery/projector';
 import type { ImportLimits } from '@refinery/importing';
+import type { BuiltInIdentity } from '@refinery/identity';
 
 export interface ApiConfig {
   /** largest accepted upload (bytes); REFINERY_MAX_UPLOAD_BYTES, default 200 MB */
@@ -15,6 +16,8 @@ export interface ApiContext {
   store: EventStore;
   artifacts: ArtifactStore;
   waiter: CatchUpWaiter;
+  /** accounts, sessions, API tokens, invitations and memberships (docs/identity.md) */
+  identity: BuiltInIdentity;
   config: ApiConfig;
   /** is the projector running and the database reachable? for /readyz */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;

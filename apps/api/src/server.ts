@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { CatchUpWaiter, projectionStatus } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
 import type { Platform, RuntimeConfig } from '@refinery/runtime';
+import { BuiltInIdentity, type BootstrapResult } from '@refinery/identity';
 import { createApiApp } from './app.ts';
 import type { ApiContext } from './context.ts';
 
 export interface ApiServer {
   server: Server;
   url: string;
+  /** what the first start created (the owner account, the REFINERY_ADMIN_TOKEN token) */
+  bootstrap: BootstrapResult;
   close(): Promise<void>;
 }
 
@@ -19,11 +22,32 @@ export async function startApiServer(
   options: { webDir?: string; onAdvanced?: (listener: () => void) => () => void; log?: (m: string) => void } = {},
 ): Promise<ApiServer> {
   const log = options.log ?? ((m: string) => console.error(m));
+  if (config.identity.orySdkUrl) {
+    throw new Error('ORY_SDK_URL is set, but this build has only the built-in accounts (the IdentityProvider interface is ready for Kratos; see docs/identity.md). Unset ORY_SDK_URL.');
+  }
+  const waiter = new CatchUpWaiter(platform.db, options.onAdvanced);
+  const identity = new BuiltInIdentity({
+    db: platform.db,
+    store: platform.store,
+    waiter,
+    sessionTtlMs: config.identity.sessionTtlHours * 3600_000,
+    readWaitMs: config.readWaitMs,
+    log,
+  });
+  await identity.migrate();
+  const bootstrap = await identity.bootstrap({
+    ownerEmail: config.identity.ownerEmail,
+    ownerPassword: config.identity.ownerPassword,
+    adminToken: config.identity.adminToken,
+  });
+  const sweep = setInterval(() => void identity.sessions.deleteExpired().catch((err: unknown) => log(`deleting expired sessions failed: ${String(err)}`)), 3600_000);
+  sweep.unref();
   const ctx: ApiContext = {
     db: platform.db,
     store: platform.store,
     artifacts: platform.artifacts,
-    waiter: new CatchUpWaiter(platform.db, options.onAdvanced),
+    waiter,
+    identity,
     config: { maxUploadBytes: config.maxUploadBytes, readWaitMs: config.readWaitMs, importLimits: {} },
     log,
     async readiness() {
@@ -47,10 +71,27 @@ export async function startApiServer(
   return {
     server,
     url: `http://${host}:${port}`,
+    bootstrap,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sweep);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** The lines to print once after a start that created the owner account (never logged elsewhere). */
+export function bootstrapAnnouncement(result: BootstrapResult, email: string): string | undefined {
+  const lines: string[] = [];
+  if (result.createdOwner) {
+    lines.push(`Created the owner account ${result.createdOwner.email} (site administrator).`);
+    if (result.createdOwner.password !== undefined) {
+      lines.push(`  password: ${result.createdOwner.password}`);
+      lines.push('  This is shown only once: sign in and change it (or create another owner), or start with REFINERY_OWNER_PASSWORD.');
+    } else lines.push('  password: the value of REFINERY_OWNER_PASSWORD');
+  }
+  if (result.adminToken === 'created') lines.push(`REFINERY_ADMIN_TOKEN is now an API token of the first owner${result.createdOwner ? '' : ` (not necessarily ${email})`}.`);
+  if (result.adminToken === 'revoked') lines.push('REFINERY_ADMIN_TOKEN was revoked earlier and stays revoked: set a new value to seed a new token.');
+  return lines.length ? lines.join('\n') : undefined;
 }

@@ -12,6 +12,21 @@ export interface RuntimeConfig {
   maxUploadBytes: number;
   readWaitMs: number;
   projectorLeaseMs: number;
+  identity: IdentityConfig;
+}
+
+/** Accounts and sessions (docs/identity.md). */
+export interface IdentityConfig {
+  /** e-mail of the owner account created on the first start; REFINERY_OWNER_EMAIL */
+  ownerEmail: string;
+  /** password of that account instead of a random one (tests, scripted installs); REFINERY_OWNER_PASSWORD */
+  ownerPassword: string | undefined;
+  /** an API token of the first owner with exactly this value (scripts, CI); REFINERY_ADMIN_TOKEN */
+  adminToken: string | undefined;
+  /** absolute lifetime of a browser session; REFINERY_SESSION_TTL_HOURS */
+  sessionTtlHours: number;
+  /** Ory Kratos instead of the built-in accounts (not supported by this build yet); ORY_SDK_URL */
+  orySdkUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -43,5 +58,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     maxUploadBytes: integer(env, 'REFINERY_MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     readWaitMs: integer(env, 'REFINERY_READ_WAIT_MS', 10_000, 0, 300_000),
     projectorLeaseMs: integer(env, 'REFINERY_PROJECTOR_LEASE_MS', 10_000, 500, 600_000),
+    identity: identityConfig(env),
   };
+}
+
+function identityConfig(env: NodeJS.ProcessEnv): IdentityConfig {
+  const ownerEmail = (env.REFINERY_OWNER_EMAIL || 'owner@localhost').trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(ownerEmail) || ownerEmail.length > 254) {
+    throw new ConfigError('REFINERY_OWNER_EMAIL', ownerEmail, 'an e-mail address such as admin@example.com');
+  }
+  const ownerPassword = env.REFINERY_OWNER_PASSWORD || undefined;
+  if (ownerPassword !== undefined && (ownerPassword.length < 8 || ownerPassword.length > 1024)) {
+    throw new ConfigError('REFINERY_OWNER_PASSWORD', '(hidden)', 'a password of 8 to 1024 characters');
+  }
+  const adminToken = env.REFINERY_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && !/^[A-Za-z0-9._~+/=-]{24,256}$/.test(adminToken)) {
+    throw new ConfigError('REFINERY_ADMIN_TOKEN', '(hidden)', '24 to 256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. rfy_ followed by 43 random base64url characters)');
+  }
+  const orySdkUrl = env.ORY_SDK_URL || undefined;
+  if (orySdkUrl !== undefined && !/^https?:\/\//.test(orySdkUrl)) throw new ConfigError('ORY_SDK_URL', orySdkUrl, 'an http:// or https:// URL');
+  return { ownerEmail, ownerPassword, adminToken, sessionTtlHours: integer(env, 'REFINERY_SESSION_TTL_HOURS', 336, 1, 24 * 365), orySdkUrl };
 }

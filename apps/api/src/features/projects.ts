@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { projectStreamId, type EventStore, type ProjectEvent } from '@refinery/events';
+import { membershipStreamId, projectRole, projectStreamId, type AppendOptions, type EventStore, type ProjectEvent } from '@refinery/events';
 import { emptyLabelingConfig, evolveLabelingConfig, fold, projectDecider, type LabelingConfig, type ProjectCommand, type ProjectState } from '@refinery/domain';
 import { getProject, listProjects } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
@@ -23,6 +23,7 @@ export const projectView = z.object({
   createdBy: z.string(),
   recordCount: z.number().int(),
   attributes: z.array(attribute),
+  role: projectRole.nullable().describe("the caller's role in the project"),
 });
 
 const projectParams = z.object({ id: z.uuid() });
@@ -51,10 +52,20 @@ async function handle(ctx: ApiContext, command: ProjectCommand, actor: string, e
     const head = await ctx.store.head();
     return { revision: (revision ?? -1n).toString(), position: head };
   }
-  const result = await ctx.store.append(streamId, events, {
-    actor,
-    expectedRevision: expected !== undefined ? BigInt(expected) : (revision ?? 'no_stream'),
-  });
+  const options: AppendOptions = { actor, expectedRevision: expected !== undefined ? BigInt(expected) : (revision ?? 'no_stream') };
+  if (command.type === 'CreateProject') {
+    // Whoever creates a project owns it: the project and its first membership land together.
+    const result = await ctx.store.transaction(async (log) => {
+      const created = await log.append(streamId, events, options);
+      await log.append(membershipStreamId(command.projectId), [{ type: 'MemberAdded', data: { projectId: command.projectId, userId: actor, role: 'owner' } }], {
+        actor,
+        expectedRevision: 'no_stream',
+      });
+      return created;
+    });
+    return { revision: result.revision.toString(), position: result.position };
+  }
+  const result = await ctx.store.append(streamId, events, options);
   return { revision: result.revision.toString(), position: result.position };
 }
 
@@ -64,8 +75,9 @@ export function projectRoutes(ctx: ApiContext): AnyRoute[] {
       method: 'post',
       path: '/api/projects',
       summary: 'Create a project',
+      description: 'Any signed-in user may create a project and becomes its owner.',
       tags: ['projects'],
-      permission: 'projects:create',
+      permission: 'authenticated',
       body: z.object({ name: projectName }),
       responses: { 201: { description: 'created', schema: commandResult.extend({ id: z.uuid() }) } },
       async handler({ body, actor }) {
@@ -77,14 +89,19 @@ export function projectRoutes(ctx: ApiContext): AnyRoute[] {
     defineRoute({
       method: 'get',
       path: '/api/projects',
-      summary: 'List projects',
+      summary: 'List the projects I am a member of',
       tags: ['projects'],
-      permission: 'public',
+      permission: 'authenticated',
       query: z.object({ after: afterQuery }),
       responses: { 200: { description: 'the projects, oldest first', schema: z.object({ projects: z.array(projectView) }) } },
-      async handler({ query }) {
-        await readAfter(ctx, query.after, PROJECT_VIEWS);
-        return { body: { projects: await listProjects(ctx.db) } };
+      async handler({ query, actor }) {
+        await readAfter(ctx, query.after, [...PROJECT_VIEWS, 'memberships']);
+        const roles = await ctx.identity.projectsOf(actor);
+        const projects = (await listProjects(ctx.db)).flatMap((p) => {
+          const role = roles.get(p.id);
+          return role ? [{ ...p, role }] : [];
+        });
+        return { body: { projects } };
       },
     }),
     defineRoute({
@@ -96,11 +113,11 @@ export function projectRoutes(ctx: ApiContext): AnyRoute[] {
       params: projectParams,
       query: z.object({ after: afterQuery }),
       responses: { 200: { description: 'the project', schema: projectView } },
-      async handler({ params, query }) {
+      async handler({ params, query, role }) {
         await readAfter(ctx, query.after, PROJECT_VIEWS);
         const project = await getProject(ctx.db, params.id);
         if (!project) throw new HttpError(404, 'project_not_found', `project ${params.id} does not exist`, { projectId: params.id });
-        return { body: project };
+        return { body: { ...project, role: role ?? null } };
       },
     }),
     defineRoute({
@@ -108,7 +125,7 @@ export function projectRoutes(ctx: ApiContext): AnyRoute[] {
       path: '/api/projects/:id',
       summary: 'Rename a project',
       tags: ['projects'],
-      permission: 'project:write',
+      permission: 'project:manage',
       params: projectParams,
       body: z.object({ name: projectName, expectedRevision }),
       responses: { 200: { description: 'renamed', schema: commandResult } },
@@ -122,7 +139,7 @@ export function projectRoutes(ctx: ApiContext): AnyRoute[] {
       summary: 'Delete a project',
       description: 'Removes the project from every read model. Its events stay in the log for audit.',
       tags: ['projects'],
-      permission: 'project:write',
+      permission: 'project:manage',
       params: projectParams,
       query: z.object({ expectedRevision }),
       responses: { 200: { description: 'deleted', schema: commandResult } },

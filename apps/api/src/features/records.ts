@@ -28,7 +28,7 @@ export function recordRoutes(ctx: ApiContext): AnyRoute[] {
         'The body is the file itself. CSV needs a header row; JSON is an array of objects; JSONL one object per line. ' +
         'Attribute types (text, category, integer, float, boolean) are inferred from all values. The import lands whole or not at all.',
       tags: ['records'],
-      permission: 'project:write',
+      permission: 'project:manage',
       params: projectParams,
       query: z.object({
         primaryKey: z.string().min(1).max(200).optional().describe('attribute whose values become record ids (unique)'),

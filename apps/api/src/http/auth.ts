@@ -1,0 +1,59 @@
+import type { Request, Response } from 'express';
+import type { Role } from '@refinery/domain';
+import { CSRF_COOKIE, CSRF_HEADER, safeEqual, serializeCookie, SESSION_COOKIE, type Authentication, type BuiltInIdentity, type NewSession } from '@refinery/identity';
+import { HttpError } from './errors.ts';
+import type { AccessControl } from './routes.ts';
+
+/**
+ * CSRF protection for cookie sessions: a synchronizer token derived from the session id
+ * (nothing stored), handed to the web app in the readable `refinery_csrf` cookie and in the
+ * sign-in / `me` answers. Every cookie-authenticated request with an unsafe method must echo it
+ * in `X-CSRF-Token`; a cross-site page can neither read the cookie nor set the header. Requests
+ * with `Authorization: Bearer` carry no ambient credentials and need no token. SameSite=Lax on
+ * the session cookie is a second layer.
+ */
+export function checkCsrf(req: Request, user: Authentication): void {
+  if (user.method !== 'session' || !user.session) return;
+  const sent = req.headers[CSRF_HEADER];
+  const token = Array.isArray(sent) ? sent[0] : sent;
+  if (!token || !safeEqual(token, user.session.csrfToken)) {
+    throw new HttpError(403, 'csrf_token_invalid', `send the session's CSRF token (cookie ${CSRF_COOKIE}) in the X-CSRF-Token header`, { header: 'X-CSRF-Token' });
+  }
+}
+
+export function accessControl(identity: BuiltInIdentity): AccessControl {
+  return {
+    authenticate: (req) => identity.authenticate(req),
+    roleIn: (projectId: string, userId: string, satisfied: (role: Role | undefined) => boolean) => identity.roleIn(projectId, userId, satisfied),
+    checkCsrf,
+  };
+}
+
+/** Secure cookies when the request came over https (directly or through a proxy that says so). */
+export function isHttps(req: Request): boolean {
+  if (req.secure) return true;
+  const forwarded = req.headers['x-forwarded-proto'];
+  return (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() === 'https';
+}
+
+export function sessionCookies(req: Request, session: NewSession): string[] {
+  const maxAge = Math.floor((session.expiresAt.getTime() - Date.now()) / 1000);
+  const secure = isHttps(req);
+  return [
+    serializeCookie(SESSION_COOKIE, session.sessionId, { httpOnly: true, secure, maxAge }),
+    serializeCookie(CSRF_COOKIE, session.csrfToken, { httpOnly: false, secure, maxAge }),
+  ];
+}
+
+export function clearSessionCookies(req: Request, res: Response): void {
+  const secure = isHttps(req);
+  res.setHeader('Set-Cookie', [
+    serializeCookie(SESSION_COOKIE, '', { httpOnly: true, secure, maxAge: 0 }),
+    serializeCookie(CSRF_COOKIE, '', { httpOnly: false, secure, maxAge: 0 }),
+  ]);
+}
+
+/** The client's address for rate limiting (the socket's: put a proxy's limits in the proxy). */
+export function clientAddress(req: Request): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
