@@ -14,6 +14,23 @@ import type {
   UploadProgress,
   WriteResult,
 } from './types';
+import type {
+  AnswerInput,
+  CreatedResult,
+  ExportFormat,
+  LabelingSession,
+  LabelInput,
+  NewSession,
+  NewSlice,
+  NewTask,
+  RecordLabels,
+  RecordTokens,
+  SearchPage,
+  SearchRequest,
+  SessionRecordsPage,
+  Slice,
+  TasksConfig,
+} from './types';
 
 type Query = Record<string, string | number | null | undefined>;
 
@@ -191,6 +208,145 @@ export function uploadImport(projectId: string, file: File, options: UploadImpor
     }
     xhr.send(file);
   });
+}
+
+// --- labeling -------------------------------------------------------------------------------
+
+const projectPath = (projectId: string) => `/api/projects/${enc(projectId)}`;
+const recordPath = (projectId: string, recordId: string) => `${projectPath(projectId)}/records/${enc(recordId)}`;
+
+export function getTasks(projectId: string, options: { after?: string | null } = {}): Promise<TasksConfig> {
+  return request<TasksConfig>('GET', `${projectPath(projectId)}/tasks`, { query: { after: options.after } });
+}
+
+export function createTask(projectId: string, task: NewTask): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${projectPath(projectId)}/tasks`, { body: task });
+}
+
+export function renameTask(projectId: string, taskId: string, name: string): Promise<WriteResult> {
+  return request<WriteResult>('PATCH', `${projectPath(projectId)}/tasks/${enc(taskId)}`, { body: { name } });
+}
+
+export function deleteTask(projectId: string, taskId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${projectPath(projectId)}/tasks/${enc(taskId)}`);
+}
+
+export function createLabel(projectId: string, taskId: string, label: LabelInput & { name: string }): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${projectPath(projectId)}/tasks/${enc(taskId)}/labels`, { body: label });
+}
+
+export function updateLabel(projectId: string, taskId: string, labelId: string, changes: LabelInput): Promise<WriteResult> {
+  return request<WriteResult>('PATCH', `${projectPath(projectId)}/tasks/${enc(taskId)}/labels/${enc(labelId)}`, { body: changes });
+}
+
+export function deleteLabel(projectId: string, taskId: string, labelId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${projectPath(projectId)}/tasks/${enc(taskId)}/labels/${enc(labelId)}`);
+}
+
+export function mergeLabels(projectId: string, taskId: string, sourceLabelIds: string[], targetLabelId: string): Promise<WriteResult> {
+  return request<WriteResult>('POST', `${projectPath(projectId)}/tasks/${enc(taskId)}/labels/merge`, {
+    body: { sourceLabelIds, targetLabelId },
+  });
+}
+
+export function setLabelingSettings(projectId: string, settings: { blindLabeling: boolean }): Promise<WriteResult> {
+  return request<WriteResult>('PATCH', `${projectPath(projectId)}/labeling-settings`, { body: settings });
+}
+
+export function getTokens(projectId: string, recordId: string, attribute: string, options: { after?: string | null } = {}): Promise<RecordTokens> {
+  return request<RecordTokens>('GET', `${recordPath(projectId, recordId)}/tokens`, { query: { attribute, after: options.after } });
+}
+
+export function getRecordLabels(projectId: string, recordId: string, options: { after?: string | null } = {}): Promise<RecordLabels> {
+  return request<RecordLabels>('GET', `${recordPath(projectId, recordId)}/labels`, { query: { after: options.after } });
+}
+
+/** Sets the caller's whole answer for one task (empty arrays clear it). */
+export function putAnswer(
+  projectId: string,
+  recordId: string,
+  taskId: string,
+  answer: AnswerInput,
+  expectedRevision?: string | null,
+): Promise<WriteResult> {
+  const body: AnswerInput & { expectedRevision?: string } = { ...answer };
+  if (expectedRevision) body.expectedRevision = expectedRevision;
+  return request<WriteResult>('PUT', `${recordPath(projectId, recordId)}/labels/${enc(taskId)}`, { body });
+}
+
+export function putGold(projectId: string, recordId: string, taskId: string, answer: AnswerInput): Promise<WriteResult> {
+  return request<WriteResult>('PUT', `${recordPath(projectId, recordId)}/gold/${enc(taskId)}`, { body: answer });
+}
+
+export function deleteGold(projectId: string, recordId: string, taskId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${recordPath(projectId, recordId)}/gold/${enc(taskId)}`);
+}
+
+export function addComment(projectId: string, recordId: string, body: string): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${recordPath(projectId, recordId)}/comments`, { body: { body } });
+}
+
+export function deleteComment(projectId: string, recordId: string, commentId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${recordPath(projectId, recordId)}/comments/${enc(commentId)}`);
+}
+
+// --- data browser: search, slices, sessions, export -----------------------------------------
+
+export function searchRecords(projectId: string, search: SearchRequest, options: { signal?: AbortSignal } = {}): Promise<SearchPage> {
+  return request<SearchPage>('POST', `${projectPath(projectId)}/records/search`, {
+    body: search,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+export async function listSlices(projectId: string, options: { after?: string | null } = {}): Promise<Slice[]> {
+  const body = await request<{ slices: Slice[] } | Slice[]>('GET', `${projectPath(projectId)}/slices`, { query: { after: options.after } });
+  return Array.isArray(body) ? body : body.slices;
+}
+
+export function createSlice(projectId: string, slice: NewSlice): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${projectPath(projectId)}/slices`, { body: slice });
+}
+
+export function deleteSlice(projectId: string, sliceId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${projectPath(projectId)}/slices/${enc(sliceId)}`);
+}
+
+export async function createSession(projectId: string, session: NewSession): Promise<{ id: string; total: number; position?: string }> {
+  return request<{ id: string; total: number; position?: string }>('POST', `${projectPath(projectId)}/sessions`, { body: session });
+}
+
+export async function getSession(projectId: string, sessionId: string, options: { after?: string | null } = {}): Promise<LabelingSession> {
+  const body = await request<Partial<LabelingSession> & { id: string }>('GET', `${projectPath(projectId)}/sessions/${enc(sessionId)}`, {
+    query: { after: options.after },
+  });
+  return { id: body.id, name: body.name ?? null, total: body.total ?? 0, labeled: body.labeled ?? 0 };
+}
+
+type RawSessionRecords = {
+  recordIds?: string[];
+  records?: (string | { id: string })[];
+  nextCursor?: string | null;
+  prevCursor?: string | null;
+  previousCursor?: string | null;
+};
+
+/** Record ids of a session in session order (accepts `recordIds` or `records` in the answer). */
+export async function listSessionRecords(
+  projectId: string,
+  sessionId: string,
+  options: { cursor?: string | null; limit?: number; direction?: 'next' | 'prev' } = {},
+): Promise<SessionRecordsPage> {
+  const body = await request<RawSessionRecords>('GET', `${projectPath(projectId)}/sessions/${enc(sessionId)}/records`, {
+    query: { cursor: options.cursor, limit: options.limit, direction: options.direction },
+  });
+  const ids = body.recordIds ?? (body.records ?? []).map((r) => (typeof r === 'string' ? r : r.id));
+  return { recordIds: ids, nextCursor: body.nextCursor ?? null, prevCursor: body.prevCursor ?? body.previousCursor ?? null };
+}
+
+/** The URL of an export download (a plain link: the browser handles the file). */
+export function exportUrl(projectId: string, options: { format: ExportFormat; sliceId?: string | null; sessionId?: string | null }): string {
+  return buildUrl(`${projectPath(projectId)}/export`, { format: options.format, sliceId: options.sliceId, sessionId: options.sessionId });
 }
 
 // --- health ---------------------------------------------------------------------------------

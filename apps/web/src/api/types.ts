@@ -53,3 +53,219 @@ export interface UploadProgress {
   /** Total bytes, or null when the browser cannot compute it. */
   total: number | null;
 }
+
+// --- labeling -------------------------------------------------------------------------------
+
+export type TaskKind = 'single_label' | 'multi_label' | 'span';
+
+export interface Label {
+  id: string;
+  name: string;
+  /** `#rrggbb` */
+  color: string;
+  /** One of a–z, 0–9, or null. */
+  hotkey: string | null;
+  description: string;
+}
+
+export interface LabelingTask {
+  id: string;
+  name: string;
+  kind: TaskKind;
+  /** The attribute the task labels (required for span tasks), or null for the whole record. */
+  attribute: string | null;
+  allowOverlap: boolean;
+  labels: Label[];
+}
+
+export interface TasksConfig {
+  tasks: LabelingTask[];
+  blindLabeling: boolean;
+}
+
+export interface NewTask {
+  name: string;
+  kind: TaskKind;
+  attribute?: string | null;
+  allowOverlap?: boolean;
+}
+
+export interface LabelInput {
+  name?: string;
+  color?: string;
+  hotkey?: string | null;
+  description?: string;
+}
+
+export interface Token {
+  index: number;
+  /** UTF-16 offsets into `text`, end exclusive. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface RecordTokens {
+  attribute: string;
+  text: string;
+  tokens: Token[];
+}
+
+export interface SpanInput {
+  labelId: string;
+  start: number;
+  end: number;
+}
+
+export interface Span extends SpanInput {
+  tokenStart: number;
+  /** Exclusive. */
+  tokenEnd: number;
+}
+
+export type AnswerSource = 'manual' | 'gold' | 'reference';
+
+export interface Answer {
+  taskId: string;
+  source: AnswerSource;
+  annotator: string;
+  labelIds: string[];
+  spans: Span[];
+  labeledAt: string;
+}
+
+export interface ReferenceStatus {
+  taskId: string;
+  basis: string;
+  disagreement: boolean;
+  annotators: number;
+}
+
+export interface RecordComment {
+  id: string;
+  author: string;
+  body: string;
+  createdAt: string;
+}
+
+export interface RecordLabels {
+  /** The record's labeling stream revision (for `expectedRevision`), null before any write. */
+  revision: string | null;
+  answers: Answer[];
+  reference: ReferenceStatus[];
+  comments: RecordComment[];
+}
+
+/** What PUT .../labels/:taskId sets: labelIds for classification tasks, spans for span tasks. */
+export interface AnswerInput {
+  labelIds?: string[];
+  spans?: SpanInput[];
+}
+
+export interface CreatedResult extends WriteResult {
+  id: string;
+}
+
+// --- data browser (search, slices, sessions) --------------------------------------------------
+
+export type AttributeOp =
+  | 'eq'
+  | 'neq'
+  | 'contains'
+  | 'regex'
+  | 'gt'
+  | 'gte'
+  | 'lt'
+  | 'lte'
+  | 'between'
+  | 'in'
+  | 'is_null'
+  | 'is_not_null';
+
+export type LabelFilterSource = 'manual' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision' | 'any';
+
+export type Filter =
+  | { all: Filter[] }
+  | { any: Filter[] }
+  | { not: Filter }
+  | { attribute: string; op: AttributeOp; value?: unknown }
+  | { label: { taskId: string; source: LabelFilterSource; labelId?: string | null; annotator?: string } }
+  | { disagreement: { taskId: string } }
+  | { confidence: { taskId: string; min?: number; max?: number } }
+  | { hasComments: boolean }
+  | { recordIds: string[] }
+  | { slice: string };
+
+export interface SearchSort {
+  by: 'seq' | 'random' | { attribute: string };
+  direction?: 'asc' | 'desc';
+  seed?: number;
+}
+
+export interface SearchRequest {
+  filter?: Filter;
+  sort?: SearchSort;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** A label on a search result; the server may send answers shaped like {@link Answer}. */
+export interface SearchLabel {
+  taskId: string;
+  source?: string;
+  annotator?: string;
+  labelIds?: string[];
+  labelId?: string | null;
+  spans?: SpanInput[];
+}
+
+export interface SearchRecord extends RecordItem {
+  labels?: SearchLabel[];
+}
+
+export interface SearchPage {
+  records: SearchRecord[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export type SliceKind = 'dynamic' | 'static';
+
+export interface Slice {
+  id: string;
+  name: string;
+  kind: SliceKind;
+  filter?: Filter | null;
+  recordIds?: string[] | null;
+  createdAt?: string;
+}
+
+export interface NewSlice {
+  name: string;
+  kind: SliceKind;
+  filter?: Filter;
+  recordIds?: string[];
+}
+
+export interface NewSession {
+  name?: string;
+  sliceId?: string;
+  filter?: Filter;
+  order: 'ordered' | 'shuffled';
+  seed?: number;
+}
+
+export interface LabelingSession {
+  id: string;
+  name: string | null;
+  total: number;
+  labeled: number;
+}
+
+export interface SessionRecordsPage {
+  recordIds: string[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+}
+
+export type ExportFormat = 'json' | 'jsonl' | 'csv';

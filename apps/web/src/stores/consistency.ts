@@ -17,9 +17,22 @@ export const useConsistencyStore = defineStore('consistency', () => {
   return { after, observe };
 });
 
-/** Positions are opaque strings; when both are integers compare numerically, else take the newest seen. */
-function isLater(candidate: string, current: string | null): boolean {
+/**
+ * Positions are opaque strings. The server sends `<commit>/<sequence>`; compare those (and plain
+ * integers) numerically part by part, else take the newest seen.
+ */
+export function isLater(candidate: string, current: string | null): boolean {
   if (current === null) return true;
-  if (/^\d+$/.test(candidate) && /^\d+$/.test(current)) return BigInt(candidate) >= BigInt(current);
+  const a = numericParts(candidate);
+  const b = numericParts(current);
+  if (!a || !b || a.length !== b.length) return true;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! !== b[i]!) return a[i]! > b[i]!;
+  }
   return true;
+}
+
+function numericParts(position: string): bigint[] | null {
+  if (!/^\d+(\/\d+)*$/.test(position)) return null;
+  return position.split('/').map((part) => BigInt(part));
 }

@@ -24,3 +24,17 @@ describe('consistency store', () => {
     expect(store.after).toBe('100');
   });
 });
+
+describe('consistency store with server positions', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia());
+  });
+
+  it('compares `<commit>/<sequence>` positions numerically', () => {
+    const store = useConsistencyStore();
+    store.observe('813/7');
+    store.observe('1020/9');
+    store.observe('999/8');
+    expect(store.after).toBe('1020/9');
+  });
+});
