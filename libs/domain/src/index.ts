@@ -4,3 +4,4 @@ export * from './project/decider.ts';
 export { specFor } from './testing.ts';
 export * from './labeling/index.ts';
 export * from './membership/index.ts';
+export * from './browsing/index.ts';

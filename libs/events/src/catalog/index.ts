@@ -3,11 +3,13 @@ import { projectEvents } from './projects.ts';
 import { recordEvents } from './records.ts';
 import { labelingEvents } from './labeling.ts';
 import { identityEvents } from './identity.ts';
+import { browsingEvents } from './browsing.ts';
 
 export * from './projects.ts';
 export * from './records.ts';
 export * from './labeling.ts';
 export * from './identity.ts';
+export * from './browsing.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents]);

@@ -21,7 +21,7 @@ interface LabelRow {
  */
 export const recordLabelsProjection: Projection = {
   name: 'record_labels',
-  version: 1,
+  version: 2,
   handles: ['RecordLabeled', 'GoldLabelSet', 'GoldLabelCleared', 'RecordCommented', 'RecordCommentDeleted', 'LabelsMerged', 'LabelRemoved', 'LabelingTaskRemoved', 'ProjectDeleted'],
   async setup(sql) {
     await sql.exec(`
@@ -38,6 +38,8 @@ export const recordLabelsProjection: Projection = {
         token_end   integer,
         labeled_at  timestamptz not null
       );
+      -- weak-supervision confidence (null for every other source)
+      alter table rm_record_labels add column if not exists confidence double precision;
       create index if not exists rm_record_labels_record on rm_record_labels (project_id, record_id, task_id);
       create index if not exists rm_record_labels_label on rm_record_labels (project_id, task_id, source, label_id, record_id);
       create table if not exists rm_reference (

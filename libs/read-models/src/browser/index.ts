@@ -1,0 +1,3 @@
+export * from './filter-sql.ts';
+export * from './search.ts';
+export * from './slices.ts';
