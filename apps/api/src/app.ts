@@ -11,11 +11,15 @@ import { recordRoutes } from './features/records.ts';
 import { labelingRoutes } from './features/labeling.ts';
 import { authRoutes } from './features/auth.ts';
 import { memberRoutes } from './features/members.ts';
+import { browserRoutes } from './features/browser.ts';
+import { sliceRoutes } from './features/slices.ts';
+import { sessionRoutes } from './features/sessions.ts';
+import { exportRoutes } from './features/export.ts';
 import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx)];
 }
 
 export interface ApiAppOptions {
