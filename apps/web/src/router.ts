@@ -9,6 +9,22 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { title: 'Project' },
   },
+  { path: '/projects/:id/label', name: 'label', component: () => import('./views/LabelingView.vue'), props: true, meta: { title: 'Label' } },
+  {
+    path: '/projects/:id/sessions/:sessionId',
+    name: 'session',
+    component: () => import('./views/LabelingView.vue'),
+    props: true,
+    meta: { title: 'Labeling session' },
+  },
+  { path: '/projects/:id/browse', name: 'browse', component: () => import('./views/BrowserView.vue'), props: true, meta: { title: 'Browse' } },
+  {
+    path: '/projects/:id/settings',
+    name: 'settings',
+    component: () => import('./views/ProjectSettingsView.vue'),
+    props: true,
+    meta: { title: 'Settings' },
+  },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 
