@@ -23,7 +23,7 @@ export interface ExportPlan {
 }
 
 export async function exportPlan(sql: SqlExecutor, ctx: BrowseContext): Promise<ExportPlan> {
-  const labels = await sql.query<{ task_id: string; id: string; name: string }>('select task_id, id, name from rm_task_labels where project_id = $1', [ctx.projectId]);
+  const labels = await sql.query<{ task_id: string; id: string; name: string }>('select task_id, id, name from rm_task_labels where project_id = $1 order by ord', [ctx.projectId]);
   const attributes = [...ctx.attributes.keys()];
   const tasks: ExportTask[] = [...ctx.tasks].map(([id, t]) => ({
     id,
@@ -70,7 +70,10 @@ function rowOf(plan: ExportPlan, values: Record<string, unknown>, labels: LabelT
     } else {
       const pick = (rows: LabelTuple[]) => {
         if (rows.length === 0) return null;
-        const names = [...new Set(rows.map((l) => name(l[2])))];
+        // in the task's label order
+        const order = [...t.labelNames.keys()];
+        const ids = [...new Set(rows.map((l) => l[2]))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+        const names = ids.map(name);
         return t.kind === 'multi_label' ? names : names[0]!;
       };
       out[`${t.prefix}__MANUAL`] = pick(ref);
