@@ -25,7 +25,7 @@ export class Params {
 /** The expression reading an attribute of record alias `r`, typed for comparison. */
 export function attributeExpr(type: AttributeType, nameParam: string): string {
   const raw = `r."values"->${nameParam}`;
-  if (type === 'integer' || type === 'float') return `(case when jsonb_typeof(${raw}) = 'number' then (${raw})::text::numeric end)`;
+  if (type === 'integer' || type === 'float') return `(case when jsonb_typeof(${raw}) = 'number' then (${raw})::numeric end)`;
   return `(r."values"->>${nameParam})`;
 }
 

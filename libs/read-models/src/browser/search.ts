@@ -201,18 +201,25 @@ export interface BrowserRecord {
 }
 export interface SearchResult {
   records: BrowserRecord[];
+  /** records matching, counted exactly up to `countCap`; beyond it `total` is the cap and `totalExact` false */
   total: number;
+  totalExact: boolean;
   nextCursor: string | null;
 }
+
+/** Counting stops after this many matches (a count over 1M rows costs a full scan; see docs/data-browser.md). */
+export const DEFAULT_COUNT_CAP = 10_000;
 
 export async function searchRecords(
   db: SqlExecutor,
   ctx: BrowseContext,
-  request: { filter?: Filter | null; sort: Sort; limit: number; cursor?: string },
+  request: { filter?: Filter | null; sort: Sort; limit: number; cursor?: string; countCap?: number },
   options: QueryOptions = {},
 ): Promise<SearchResult> {
   const compiled = prepareFilter(ctx, request.filter, { ...options, dialect: db.dialect });
-  const countParams = [...compiled.params];
+  const cap = request.countCap ?? DEFAULT_COUNT_CAP;
+  const countParams = [...compiled.params, cap + 1];
+  const capParam = `$${countParams.length}`;
   const p = compiled.p;
   const plan = orderPlan(ctx, request.sort, p);
   const cursor = request.cursor !== undefined ? decodeSearchCursor(plan, request.cursor) : undefined;
@@ -221,16 +228,19 @@ export async function searchRecords(
   const pageSql = `select r.id, r.seq::text as seq, r."values", ${plan.key ? `(${plan.key})::text` : 'null'} as k
     from rm_records r where r.project_id = $1 and ${compiled.where} and ${ks.after}
     order by ${ks.orderBy} limit ${limit}`;
-  const countSql = `select count(*)::text as n from rm_records r where r.project_id = $1 and ${compiled.where}`;
+  const countSql = `select count(*)::text as n from (select 1 from rm_records r where r.project_id = $1 and ${compiled.where} limit ${capParam}) m`;
   return boundedQuery(db, options, compiled.patterns, async (tx) => {
     const rows = (await tx.query<{ id: string; seq: string; values: Record<string, unknown>; k: string | null }>(pageSql, p.values)).rows;
-    const total = Number((await tx.query<{ n: string }>(countSql, countParams)).rows[0]?.n ?? 0);
+    // A page that is not full is the whole rest of the result: no count needed from the start.
+    const counted = !cursor && rows.length <= request.limit ? rows.length : Number((await tx.query<{ n: string }>(countSql, countParams)).rows[0]?.n ?? 0);
+    const total = Math.min(counted, cap);
     const page = rows.slice(0, request.limit);
     const labels = await labelsOf(tx, ctx.projectId, page.map((r) => r.id), options.onlyAnnotator);
     const last = page[page.length - 1];
     return {
       records: page.map((r) => ({ id: r.id, seq: Number(r.seq), values: r.values, labels: labels.get(r.id) ?? [] })),
       total,
+      totalExact: counted <= cap,
       nextCursor: rows.length > request.limit && last ? encodeSearchCursor(plan, { k: last.k, s: last.seq }) : null,
     };
   });
