@@ -290,6 +290,20 @@ export function deleteComment(projectId: string, recordId: string, commentId: st
   return request<WriteResult>('DELETE', `${recordPath(projectId, recordId)}/comments/${enc(commentId)}`);
 }
 
+/**
+ * The caller's user id as the server names annotators (`GET /api/auth/me`), or null when the
+ * server does not know the caller (no sign-in, or a server without accounts).
+ */
+export async function whoAmI(): Promise<string | null> {
+  try {
+    const body = await request<{ user?: { id?: string } }>('GET', '/api/auth/me');
+    return body.user?.id ?? null;
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return null;
+    throw error;
+  }
+}
+
 // --- data browser: search, slices, sessions, export -----------------------------------------
 
 export function searchRecords(projectId: string, search: SearchRequest, options: { signal?: AbortSignal } = {}): Promise<SearchPage> {
@@ -320,7 +334,21 @@ export async function getSession(projectId: string, sessionId: string, options: 
   const body = await request<Partial<LabelingSession> & { id: string }>('GET', `${projectPath(projectId)}/sessions/${enc(sessionId)}`, {
     query: { after: options.after },
   });
-  return { id: body.id, name: body.name ?? null, total: body.total ?? 0, labeled: body.labeled ?? 0 };
+  return normalizeSession(body);
+}
+
+function normalizeSession(body: Partial<LabelingSession> & { id: string }): LabelingSession {
+  const session: LabelingSession = { id: body.id, name: body.name ?? null, owner: body.owner ?? null, total: body.total ?? 0, labeled: body.labeled ?? 0 };
+  if (body.startedAt) session.startedAt = body.startedAt;
+  return session;
+}
+
+/** The caller's labeling sessions, newest first. */
+export async function listSessions(projectId: string, options: { after?: string | null } = {}): Promise<LabelingSession[]> {
+  const body = await request<{ sessions: (Partial<LabelingSession> & { id: string })[] }>('GET', `${projectPath(projectId)}/sessions`, {
+    query: { after: options.after },
+  });
+  return body.sessions.map(normalizeSession);
 }
 
 type RawSessionRecords = {
@@ -335,10 +363,10 @@ type RawSessionRecords = {
 export async function listSessionRecords(
   projectId: string,
   sessionId: string,
-  options: { cursor?: string | null; limit?: number; direction?: 'next' | 'prev' } = {},
+  options: { cursor?: string | null; limit?: number; direction?: 'next' | 'prev'; after?: string | null } = {},
 ): Promise<SessionRecordsPage> {
   const body = await request<RawSessionRecords>('GET', `${projectPath(projectId)}/sessions/${enc(sessionId)}/records`, {
-    query: { cursor: options.cursor, limit: options.limit, direction: options.direction },
+    query: { cursor: options.cursor, limit: options.limit, direction: options.direction, after: options.after },
   });
   const ids = body.recordIds ?? (body.records ?? []).map((r) => (typeof r === 'string' ? r : r.id));
   return { recordIds: ids, nextCursor: body.nextCursor ?? null, prevCursor: body.prevCursor ?? body.previousCursor ?? null };

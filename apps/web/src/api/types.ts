@@ -199,7 +199,7 @@ export type Filter =
 export interface SearchSort {
   by: 'seq' | 'random' | { attribute: string };
   direction?: 'asc' | 'desc';
-  seed?: number;
+  seed?: string;
 }
 
 export interface SearchRequest {
@@ -237,6 +237,7 @@ export interface Slice {
   kind: SliceKind;
   filter?: Filter | null;
   recordIds?: string[] | null;
+  recordCount?: number | null;
   createdAt?: string;
 }
 
@@ -245,6 +246,7 @@ export interface NewSlice {
   kind: SliceKind;
   filter?: Filter;
   recordIds?: string[];
+  after?: string;
 }
 
 export interface NewSession {
@@ -252,14 +254,19 @@ export interface NewSession {
   sliceId?: string;
   filter?: Filter;
   order: 'ordered' | 'shuffled';
-  seed?: number;
+  seed?: string;
+  /** Read-your-writes: the session's records are chosen after this log position. */
+  after?: string;
 }
 
 export interface LabelingSession {
   id: string;
   name: string | null;
+  /** The annotator id of the session's owner (the caller). */
+  owner: string | null;
   total: number;
   labeled: number;
+  startedAt?: string;
 }
 
 export interface SessionRecordsPage {

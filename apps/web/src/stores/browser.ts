@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import * as api from '../api/client';
 import { toApiError, type ApiError } from '../api/errors';
-import type { Filter, NewSession, SearchRecord, SearchSort, Slice, SliceKind } from '../api/types';
+import type { Filter, NewSession, NewSlice, SearchRecord, SearchSort, Slice, SliceKind } from '../api/types';
 import { useConsistencyStore } from './consistency';
 
 export const BROWSER_PAGE_SIZE = 25;
@@ -142,8 +142,9 @@ export const useBrowserStore = defineStore('browser', () => {
   /** Saves the current filter as a slice (rejects with ApiError for the form). */
   async function saveSlice(name: string, kind: SliceKind): Promise<string> {
     const id = projectId.value!;
-    const body: { name: string; kind: SliceKind; filter?: Filter } = { name: name.trim(), kind };
+    const body: NewSlice = { name: name.trim(), kind };
     if (filter.value) body.filter = filter.value;
+    if (consistency.after) body.after = consistency.after;
     const result = await api.createSlice(id, body);
     consistency.observe(result.position);
     await loadSlices();
@@ -171,7 +172,8 @@ export const useBrowserStore = defineStore('browser', () => {
     if (name) body.name = name;
     if (activeSliceId.value) body.sliceId = activeSliceId.value;
     else if (filter.value) body.filter = filter.value;
-    if (order === 'shuffled') body.seed = Math.floor(Math.random() * 2 ** 31);
+    if (order === 'shuffled') body.seed = String(Math.floor(Math.random() * 2 ** 31));
+    if (consistency.after) body.after = consistency.after;
     const result = await api.createSession(id, body);
     consistency.observe(result.position);
     return result.id;

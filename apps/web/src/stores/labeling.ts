@@ -70,7 +70,7 @@ export const useLabelingStore = defineStore('labeling', () => {
   const projectId = ref<string | null>(null);
   const sessionId = ref<string | null>(null);
   const session = ref<LabelingSession | null>(null);
-  /** The signed-in user's id as the server reports annotators (`anonymous` without sign-in). */
+  /** The caller's user id as the server names annotators (`anonymous` when it does not know the caller). */
   const me = ref(ANONYMOUS);
 
   const ids = ref<string[]>([]);
@@ -120,7 +120,7 @@ export const useLabelingStore = defineStore('labeling', () => {
     const project = projectId.value;
     if (!project || exhausted) return;
     if (sessionId.value) {
-      const page = await api.listSessionRecords(project, sessionId.value, { cursor: nextCursor, limit: PAGE, direction: 'next' });
+      const page = await api.listSessionRecords(project, sessionId.value, { cursor: nextCursor, limit: PAGE, direction: 'next', after: consistency.after });
       ids.value = [...ids.value, ...page.recordIds];
       nextCursor = page.nextCursor;
     } else {
@@ -161,9 +161,12 @@ export const useLabelingStore = defineStore('labeling', () => {
     sessionId.value = options.sessionId ?? null;
     loading.value = true;
     try {
+      me.value = (await api.whoAmI()) ?? ANONYMOUS;
       if (sessionId.value) {
         session.value = await api.getSession(project, sessionId.value, { after: consistency.after });
         total.value = session.value.total;
+        // The session belongs to the caller: its owner is how the server names our answers.
+        if (session.value.owner) me.value = session.value.owner;
       }
       await ensureLoaded(options.startAt ?? 0);
     } catch (e) {
