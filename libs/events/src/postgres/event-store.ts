@@ -194,20 +194,30 @@ export class PostgresEventStore implements EventStore {
     const from = parsePosition(after);
     const limit = options.limit ?? 1000;
     const xmin = await this.snapshotXmin();
-    const params: unknown[] = [xmin.toString(), from.tx.toString(), from.seq.toString(), limit];
+    const params: unknown[] = [from.tx.toString(), from.seq.toString(), limit];
     let typeFilter = '';
     if (options.types) {
       params.push([...options.types]);
       // `= any(array)` keeps the planner on the (tx_id, position) index; a sub-select made it sort the log.
-      typeFilter = `and type = any($5::text[])`;
+      typeFilter = `and type = any($4::text[])`;
     }
+    // The xmin cut is applied to the ordered rows here rather than in WHERE: a range predicate
+    // on tx_id let the planner (without fresh statistics, e.g. right after a bulk append) swap
+    // the ordered index scan for a sort of the rest of the log.
     const r = await this.db.query<EventRow>(
       `select ${SELECT_COLUMNS} from events
-       where tx_id < $1::text::xid8 and (tx_id, position) > ($2::text::xid8, $3::bigint) ${typeFilter}
-       order by tx_id, position limit $4`,
+       where (tx_id, position) > ($1::text::xid8, $2::bigint) ${typeFilter}
+       order by tx_id, position limit $3`,
       params,
     );
-    const events = r.rows.map((row) => this.toRecorded(row));
+    let visible = r.rows.length;
+    for (let i = 0; i < r.rows.length; i++) {
+      if (BigInt(r.rows[i]!.tx) >= xmin) {
+        visible = i;
+        break;
+      }
+    }
+    const events = r.rows.slice(0, visible).map((row) => this.toRecorded(row));
     let checkpoint = events.length ? parsePosition(events[events.length - 1]!.position) : from;
     // A short page means every event below xmin has been seen, including skipped types:
     // move to the last of them, so a waiter for any of them is released.
