@@ -2,6 +2,7 @@ import { startApiServer } from '@refinery/api';
 import { startProjector } from '@refinery/projector-app';
 import { startWorkers } from '@refinery/workers';
 import { loadConfig, openPlatform, type RuntimeConfig } from '@refinery/runtime';
+import { webDir } from './start.ts';
 
 /**
  * Scale-out mode: each app as its own process against one PostgreSQL server. Several API and
@@ -24,7 +25,8 @@ export async function runRole(role: Role): Promise<void> {
   let stop: () => Promise<void>;
   switch (role) {
     case 'api': {
-      const api = await startApiServer(platform, config);
+      const web = webDir();
+      const api = await startApiServer(platform, config, web ? { webDir: web } : {});
       console.log(`refinery api listening at ${api.url}`);
       stop = api.close;
       break;

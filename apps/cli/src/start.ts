@@ -7,7 +7,7 @@ import { startWorkers } from '@refinery/workers';
 import { loadConfig, openPlatform } from '@refinery/runtime';
 
 /** Where the built web app is: beside the bundle in a checkout, or REFINERY_WEB_DIR. */
-function webDir(): string | undefined {
+export function webDir(): string | undefined {
   if (process.env.REFINERY_WEB_DIR) return process.env.REFINERY_WEB_DIR;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const candidate of [path.resolve(here, '../../web/dist'), path.resolve(here, '../../../apps/web/dist')]) {
