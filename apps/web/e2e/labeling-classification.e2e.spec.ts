@@ -50,6 +50,10 @@ describe('classification labeling with hotkeys', () => {
   const panel = () => page.getByTestId('task-panel').filter({ hasText: 'Sentiment' });
   const labelButton = (name: string) => panel().locator(`button[data-label="${name}"]`);
 
+  async function waitReady(): Promise<void> {
+    await page.locator('[data-testid="labeling-grid"][data-ready="true"]').waitFor();
+  }
+
   async function waitPressed(name: string, pressed: boolean): Promise<void> {
     await page.waitForFunction(
       ([label, want]) =>
@@ -98,6 +102,7 @@ describe('classification labeling with hotkeys', () => {
     await page.getByTestId('nav-label').click();
     await page.waitForURL(/\/label$/);
     await waitForPosition(1, 5);
+    await waitReady();
     await labelButton('positive').waitFor();
     expect(await page.getByTestId('auto-advance').isChecked()).toBe(true);
     expect(await labelButton('positive').locator('kbd').textContent()).toBe('p');
@@ -108,12 +113,14 @@ describe('classification labeling with hotkeys', () => {
     await waitForPosition(3, 5);
     await page.keyboard.press('p');
     await waitForPosition(4, 5);
+    await waitReady();
     await screenshot(page, 'labeling-02-after-three');
   });
 
   it('goes back with ←, changes the label, then undoes the change', async () => {
     await page.keyboard.press('ArrowLeft');
     await waitForPosition(3, 5);
+    await waitReady();
     await waitPressed('positive', true);
     expect(await page.getByTestId('record-values').textContent()).toContain('Works as expected');
 

@@ -107,11 +107,7 @@ export function useSpanSelection(tokenCount: () => number) {
   /** Arrow keys: move the cursor by `delta`; with `extend` keep the anchor (shift+arrow). */
   function move(delta: number, extend = false): void {
     if (tokenCount() === 0) return;
-    if (anchor.value === null) {
-      // The first key press selects the token under the cursor.
-      anchor.value = focus.value = clamp(focus.value);
-      if (!extend) return;
-    }
+    if (anchor.value === null) anchor.value = focus.value = clamp(focus.value);
     const next = clamp(focus.value + delta);
     focus.value = next;
     if (!extend) anchor.value = next;
