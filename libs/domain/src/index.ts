@@ -5,3 +5,4 @@ export { specFor } from './testing.ts';
 export * from './labeling/index.ts';
 export * from './membership/index.ts';
 export * from './browsing/index.ts';
+export * from './heuristics/index.ts';

@@ -4,12 +4,14 @@ import { recordEvents } from './records.ts';
 import { labelingEvents } from './labeling.ts';
 import { identityEvents } from './identity.ts';
 import { browsingEvents } from './browsing.ts';
+import { heuristicEvents } from './heuristics.ts';
 
 export * from './projects.ts';
 export * from './records.ts';
 export * from './labeling.ts';
 export * from './identity.ts';
 export * from './browsing.ts';
+export * from './heuristics.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents]);
