@@ -15,7 +15,7 @@ import {
 import { getLabelingConfig, getProject, getRecord, getRecordLabels, listComments } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
-import { defineRoute, type AnyRoute } from '../http/routes.ts';
+import { defineRoute, type AnyRoute, type Permission } from '../http/routes.ts';
 import { afterQuery, readAfter } from './consistency.ts';
 import { commandResult, loadProject } from './projects.ts';
 
@@ -95,6 +95,51 @@ async function recordCommand(ctx: ApiContext, projectId: string, recordId: strin
 
 export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
   const taskOf = async (projectId: string, taskId: string) => requireTask((await loadProject(ctx.store, projectId)).config, projectId, taskId);
+
+  /** PUT of a whole answer (the caller's labels, or the gold decision) for one task on a record. */
+  const answerRoute = (
+    kind: 'labels' | 'gold',
+    spec: {
+      summary: string;
+      description?: string;
+      permission: Permission;
+      command: (
+        params: { projectId: string; recordId: string; taskId: string },
+        answer: { labelIds: string[]; spans: { labelId: string; start: number; end: number }[]; text: string | null },
+        actor: string,
+      ) => RecordLabelCommand;
+    },
+  ) =>
+    defineRoute({
+      method: 'put',
+      path: `/api/projects/:id/records/:recordId/${kind}/:taskId`,
+      summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
+      tags: ['labeling'],
+      permission: spec.permission,
+      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
+      body: answerBody,
+      responses: { 200: { description: 'stored', schema: commandResult } },
+      async handler({ params, body, actor }) {
+        const task = await taskOf(params.id, params.taskId);
+        return {
+          body: await recordCommand(
+            ctx,
+            params.id,
+            params.recordId,
+            actor,
+            (text) =>
+              spec.command(
+                { projectId: params.id, recordId: params.recordId, taskId: task.id },
+                { labelIds: body.labelIds ?? [], spans: body.spans ?? [], text: text(task.attribute) },
+                actor,
+              ),
+            body.expectedRevision,
+          ),
+        };
+      },
+    });
+
   return [
     defineRoute({
       method: 'get',
@@ -320,52 +365,16 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
         return { body: { revision: revision === undefined ? null : revision.toString(), ...labels, comments: await listComments(ctx.db, params.id, params.recordId) } };
       },
     }),
-    defineRoute({
-      method: 'put',
-      path: '/api/projects/:id/records/:recordId/labels/:taskId',
+    answerRoute('labels', {
       summary: "Set the caller's labels for one task on a record",
-      description: 'Replaces the caller\'s previous answer; an empty answer clears it. Classification: labelIds; span tasks: spans with character offsets.',
-      tags: ['labeling'],
+      description: "Replaces the caller's previous answer; an empty answer clears it. Classification: labelIds; span tasks: spans with character offsets.",
       permission: 'project:label',
-      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
-      body: answerBody,
-      responses: { 200: { description: 'labeled', schema: commandResult } },
-      async handler({ params, body, actor }) {
-        const task = await taskOf(params.id, params.taskId);
-        return {
-          body: await recordCommand(
-            ctx,
-            params.id,
-            params.recordId,
-            actor,
-            (text) => ({ type: 'LabelRecord', projectId: params.id, recordId: params.recordId, taskId: task.id, annotator: actor, labelIds: body.labelIds ?? [], spans: body.spans ?? [], text: text(task.attribute) }),
-            body.expectedRevision,
-          ),
-        };
-      },
+      command: (params, body, actor) => ({ type: 'LabelRecord', ...params, annotator: actor, ...body }),
     }),
-    defineRoute({
-      method: 'put',
-      path: '/api/projects/:id/records/:recordId/gold/:taskId',
+    answerRoute('gold', {
       summary: 'Decide the gold (reference) label where annotators disagree',
-      tags: ['labeling'],
       permission: 'project:gold',
-      params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
-      body: answerBody,
-      responses: { 200: { description: 'decided', schema: commandResult } },
-      async handler({ params, body, actor }) {
-        const task = await taskOf(params.id, params.taskId);
-        return {
-          body: await recordCommand(
-            ctx,
-            params.id,
-            params.recordId,
-            actor,
-            (text) => ({ type: 'SetGoldLabel', projectId: params.id, recordId: params.recordId, taskId: task.id, labelIds: body.labelIds ?? [], spans: body.spans ?? [], text: text(task.attribute) }),
-            body.expectedRevision,
-          ),
-        };
-      },
+      command: (params, body) => ({ type: 'SetGoldLabel', ...params, ...body }),
     }),
     defineRoute({
       method: 'delete',

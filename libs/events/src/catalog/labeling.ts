@@ -33,30 +33,18 @@ export const LabelingTaskRemoved = defineEvent({
   type: 'LabelingTaskRemoved',
   schema: z.object({ projectId: z.uuid(), taskId: id }),
 });
-export const LabelAdded = defineEvent({
-  type: 'LabelAdded',
-  schema: z.object({
-    projectId: z.uuid(),
-    taskId: id,
-    labelId: id,
-    name: labelName,
-    color,
-    hotkey,
-    description: z.string().max(2000),
-  }),
+const labelDefinition = z.object({
+  projectId: z.uuid(),
+  taskId: id,
+  labelId: id,
+  name: labelName,
+  color,
+  hotkey,
+  description: z.string().max(2000),
 });
-export const LabelChanged = defineEvent({
-  type: 'LabelChanged',
-  schema: z.object({
-    projectId: z.uuid(),
-    taskId: id,
-    labelId: id,
-    name: labelName,
-    color,
-    hotkey,
-    description: z.string().max(2000),
-  }),
-});
+export const LabelAdded = defineEvent({ type: 'LabelAdded', schema: labelDefinition });
+/** Carries the whole new definition, not a diff: replays need no earlier state. */
+export const LabelChanged = defineEvent({ type: 'LabelChanged', schema: labelDefinition });
 /** Every assignment of a source label now counts as the target label. */
 export const LabelsMerged = defineEvent({
   type: 'LabelsMerged',
