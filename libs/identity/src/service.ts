@@ -340,6 +340,8 @@ export class BuiltInIdentity implements IdentityProvider {
     );
     const passwordHash = await hashPassword(input.password, this.scrypt);
     const joinProject = invitation.projectId && invitation.role && (await this.projectIsActive(invitation.projectId)) ? invitation.projectId : null;
+    // read before the transaction: on PGlite (one connection) a read outside it would wait for it
+    const membership = joinProject ? await this.store.readStream(membershipStreamId(joinProject)) : [];
     const result = await this.store
       .transaction(async (log) => {
         await claimEmail(log, userId, invitation.email);
@@ -354,7 +356,9 @@ export class BuiltInIdentity implements IdentityProvider {
           { actor: userId, expectedRevision: 'no_stream' },
         );
         let last = await log.append(invitationStreamId(invitation.id), accepted, { actor: userId, expectedRevision: BigInt(invitationEvents.length - 1) });
-        if (joinProject) last = await this.appendMembership(log, { type: 'AddMember', projectId: joinProject, userId, role: invitation.role! }, invitation.invitedBy);
+        if (joinProject) {
+          last = await this.appendMembership(log, { type: 'AddMember', projectId: joinProject, userId, role: invitation.role! }, invitation.invitedBy, membership as Recorded<MembershipEvent>[]);
+        }
         return last;
       })
       .catch((err: unknown) => {
@@ -385,13 +389,16 @@ export class BuiltInIdentity implements IdentityProvider {
     return { revision: r.revision.toString(), position: r.position };
   }
 
-  /** Appends a membership command's events with optimistic concurrency (inside a transaction when given one). */
-  async appendMembership(log: Appender, command: MembershipCommand, actor: string): Promise<{ revision: bigint; position: string }> {
+  /**
+   * Appends a membership command's events with optimistic concurrency. Inside a transaction
+   * pass the stream's events read beforehand (`past`): the expected revision guards them.
+   */
+  async appendMembership(log: Appender, command: MembershipCommand, actor: string, past?: readonly Recorded<MembershipEvent>[]): Promise<{ revision: bigint; position: string }> {
     const streamId = membershipStreamId(command.projectId);
-    const past = (await this.store.readStream(streamId)) as unknown as Recorded<MembershipEvent>[];
+    past ??= (await this.store.readStream(streamId)) as unknown as Recorded<MembershipEvent>[];
     const events = membershipDecider.decide(command, fold(membershipDecider, past));
     const revision = past.length ? BigInt(past.length - 1) : undefined;
-    if (events.length === 0) return { revision: revision ?? -1n, position: await this.store.head() };
+    if (events.length === 0) return { revision: revision ?? -1n, position: past.at(-1)?.position ?? '0/0' };
     return log.append(streamId, events, { actor, expectedRevision: revision ?? 'no_stream' });
   }
 
