@@ -5,6 +5,7 @@ import { labelingConfigProjection, recordLabelsProjection } from './labeling/ind
 import { identityProjection, membershipsProjection } from './identity/index.ts';
 import { slicesProjection } from './browser/index.ts';
 import { sessionsProjection } from './sessions/index.ts';
+import { heuristicsProjection } from './heuristics/index.ts';
 
 export * from './projects/queries.ts';
 export * from './records/queries.ts';
@@ -13,7 +14,8 @@ export * from './identity/index.ts';
 export * from './browser/index.ts';
 export * from './sessions/index.ts';
 export * from './export/index.ts';
+export * from './heuristics/index.ts';
 export { projectsProjection, recordsProjection };
 
 /** Every read model of the product, in the order the projector starts them. */
-export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection, labelingConfigProjection, recordLabelsProjection, identityProjection, membershipsProjection, slicesProjection, sessionsProjection];
+export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection, labelingConfigProjection, recordLabelsProjection, identityProjection, membershipsProjection, slicesProjection, sessionsProjection, heuristicsProjection];

@@ -1,0 +1,2 @@
+export { heuristicsProjection } from './projection.ts';
+export * from './queries.ts';
