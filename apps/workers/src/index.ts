@@ -1,25 +1,67 @@
-import { ProjectionRunner, type Projection } from '@refinery/projector';
+import { CatchUpWaiter, ReactorRunner, type Reactor } from '@refinery/projector';
 import type { Platform } from '@refinery/runtime';
+import { closeDefaultPythonPool, type PythonPool, type SandboxLimits } from '@refinery/sandbox';
+import { heuristicRunReactor } from './heuristic-runs.ts';
+
+export { heuristicRunReactor, deterministicId, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
+export type { Reactor };
 
 /**
- * Reactors: checkpointed consumers of the log that do work in response to events (heuristic
- * runs, weak supervision, embeddings, the Kafka relay). They reuse the projection runner:
- * their checkpoint advances in the same transaction as the events they append, and one
- * instance is active per reactor across processes.
+ * Reactors: checkpointed consumers of the log that do work in response to events and append the
+ * outcome (docs/heuristics.md). They run in a `ReactorRunner` (libs/projector/src/reactor.ts):
+ * work happens outside any database transaction; the checkpoint moves after the work, and the
+ * work is idempotent (deterministic event ids), so a crash repeats it without doubling events.
  */
-export type Reactor = Projection;
-
-/** The reactors this build ships. Heuristic runs and weak supervision arrive with their issues. */
-export const allReactors: readonly Reactor[] = [];
+export interface WorkersOptions {
+  /** replaces the default reactors (tests) */
+  reactors?: readonly Reactor[];
+  pythonPool?: PythonPool;
+  limits?: Partial<SandboxLimits>;
+  instanceId?: string;
+  log?: (message: string) => void;
+  /** read models a run waits for before reading records and lookup lists (ms, default 30 s) */
+  readModelWaitMs?: number;
+}
 
 export interface WorkersHandle {
   reactors: readonly Reactor[];
+  runner: ReactorRunner | undefined;
   stop(): Promise<void>;
 }
 
-export async function startWorkers(platform: Platform, reactors: readonly Reactor[] = allReactors): Promise<WorkersHandle> {
-  if (reactors.length === 0) return { reactors, stop: async () => undefined };
-  const runner = new ProjectionRunner(platform.db, platform.store, reactors, { instanceId: `workers-${process.pid}` });
+/** The reactors this build ships. */
+export function defaultReactors(platform: Platform, options: WorkersOptions = {}): Reactor[] {
+  const waiter = new CatchUpWaiter(platform.db);
+  const waitMs = options.readModelWaitMs ?? 30_000;
+  return [
+    heuristicRunReactor({
+      db: platform.db,
+      store: platform.store,
+      artifacts: platform.artifacts,
+      ...(options.pythonPool ? { pythonPool: options.pythonPool } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      waitFor: async (position) => {
+        await waiter.waitFor(position, ['records', 'heuristics'], waitMs);
+      },
+    }),
+  ];
+}
+
+export async function startWorkers(platform: Platform, options: WorkersOptions = {}): Promise<WorkersHandle> {
+  const reactors = options.reactors ?? defaultReactors(platform, options);
+  if (reactors.length === 0) return { reactors, runner: undefined, stop: async () => undefined };
+  const runner = new ReactorRunner(platform.db, platform.store, reactors, {
+    instanceId: options.instanceId ?? `workers-${process.pid}`,
+    ...(options.log ? { log: options.log } : {}),
+  });
   await runner.start();
-  return { reactors, stop: () => runner.stop() };
+  return {
+    reactors,
+    runner,
+    stop: async () => {
+      await runner.stop();
+      if (!options.pythonPool) await closeDefaultPythonPool();
+    },
+  };
 }

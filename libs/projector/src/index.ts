@@ -1,3 +1,4 @@
 export * from './projection.ts';
 export * from './runner.ts';
 export * from './wait.ts';
+export * from './reactor.ts';
