@@ -178,10 +178,14 @@ export const useLabelingStore = defineStore('labeling', () => {
     if (ids.value.length > 0) await go(options.startAt ?? 0);
   }
 
+  /** Counts our label writes: a labels read started before a later write must not undo it on screen. */
+  let writeSeq = 0;
+
   async function fetchLabels(recordId: string, mine: number): Promise<void> {
     const project = projectId.value!;
+    const seq = writeSeq;
     const result = await api.getRecordLabels(project, recordId, { after: consistency.after });
-    if (mine === recordToken) labels.value = result;
+    if (mine === recordToken && seq === writeSeq) labels.value = result;
   }
 
   async function fetchTokens(recordId: string, mine: number): Promise<void> {
@@ -282,6 +286,7 @@ export const useLabelingStore = defineStore('labeling', () => {
     const mine = recordToken;
     try {
       const result = await api.putAnswer(project, current.id, task.id, body, labels.value?.revision ?? null);
+      writeSeq++;
       consistency.observe(result.position);
       if (options.undoable !== false) {
         undoStack.value = [...undoStack.value.slice(-99), { index: index.value, recordId: current.id, taskId: task.id, previous: answerBody(task, previous) }];
