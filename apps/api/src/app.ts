@@ -15,11 +15,12 @@ import { browserRoutes } from './features/browser.ts';
 import { sliceRoutes } from './features/slices.ts';
 import { sessionRoutes } from './features/sessions.ts';
 import { exportRoutes } from './features/export.ts';
+import { heuristicRoutes } from './features/heuristics.ts';
 import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx), ...heuristicRoutes(ctx)];
 }
 
 export interface ApiAppOptions {
