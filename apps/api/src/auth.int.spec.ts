@@ -76,8 +76,7 @@ for (const backend of testBackends()) {
     async function newUser(email: string, project?: { id: string; role: string }, password = `${email}-password`): Promise<Client & { userId: string }> {
       const inv = await admin.call('POST', '/api/invitations', { email, ...(project ? { projectId: project.id, role: project.role } : {}) });
       expect(inv.status).toBe(201);
-      const c = new Client(url()) as Client & { userId: string };
-      Object.defineProperty(c, 'base', { value: url });
+      const c = new Client(url) as Client & { userId: string };
       const accepted = await c.call('POST', `/api/invitations/${inv.body.token}/accept`, { name: email.split('@')[0], password });
       expect(accepted.status).toBe(201);
       c.userId = accepted.body.user.id;

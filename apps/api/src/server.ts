@@ -4,7 +4,8 @@ import { CatchUpWaiter, projectionStatus } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
 import type { Platform, RuntimeConfig } from '@refinery/runtime';
 import { BuiltInIdentity, type BootstrapResult } from '@refinery/identity';
-import { createApiApp } from './app.ts';
+import { apiRoutes, createApiApp } from './app.ts';
+import type { AnyRoute } from './http/routes.ts';
 import type { ApiContext } from './context.ts';
 
 export interface ApiServer {
@@ -12,6 +13,8 @@ export interface ApiServer {
   url: string;
   /** what the first start created (the owner account, the REFINERY_ADMIN_TOKEN token) */
   bootstrap: BootstrapResult;
+  /** the mounted route table (the permission tests walk it) */
+  routes: AnyRoute[];
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ export async function startApiServer(
     server,
     url: `http://${host}:${port}`,
     bootstrap,
+    routes: apiRoutes(ctx),
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);

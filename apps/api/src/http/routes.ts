@@ -131,8 +131,10 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], access:
       }
       if (!SAFE_METHODS.has(req.method)) access.checkCsrf(req, state.user);
       if (isProjectPermission(permission)) {
-        const params = parseOrThrow(route.params, req.params, 'params') as Record<string, unknown>;
-        const projectId = String(params[projectKey!]);
+        // Only the project id is looked at before the decision: other parameters are validated
+        // once the caller may use the route, so a refused caller learns nothing about them.
+        const projectId = (req.params as Record<string, string | undefined>)[projectKey!] ?? '';
+        if (!UUID.test(projectId)) parseOrThrow(route.params, req.params, 'params');
         state.projectId = projectId;
         if (UUID.test(projectId)) state.role = await access.roleIn(projectId, state.user.userId, (role) => allowed(role ?? 'signed-in', permission));
       }
