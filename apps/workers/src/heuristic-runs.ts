@@ -149,7 +149,7 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
 
     const readPage = async (afterSeq: string, limit: number) => {
       const r = await o.db.query<{ id: string; seq: string; v: string }>(
-        `select id, seq::text as seq, "values"::text as v from rm_records where project_id = $1 and seq > $2 order by seq limit $3`,
+        `select id, seq::text as seq, "values"::text as v from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3`,
         [projectId, afterSeq, limit],
       );
       return r.rows;

@@ -158,7 +158,7 @@ export async function getLabelMatrix(sql: SqlExecutor, projectId: string, page: 
     page.taskId ? [projectId, page.taskId] : [projectId],
   );
   const records = await sql.query<{ id: string; seq: string }>(
-    `select id, seq::text from rm_records where project_id = $1 and seq > $2 order by seq limit $3`,
+    `select id, seq::text from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3`,
     [projectId, (page.cursor ?? 0n).toString(), page.limit + 1],
   );
   const more = records.rows.length > page.limit;

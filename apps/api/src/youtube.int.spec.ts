@@ -1,0 +1,169 @@
+/**
+ * Acceptance: the YouTube comments imported through the API, the first 7 labeling functions of
+ * the data set written as product heuristics once in JavaScript and once in Python, run through
+ * the API and the workers; the label matrix must equal columns 0–6 of `weak_labels` for every
+ * record (abstain = -1, HAM = 0, SPAM = 1).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBackends } from '@refinery/events/testing';
+import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
+import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
+import { startWorkers, type WorkersHandle } from '@refinery/workers';
+import { PythonPool } from '@refinery/sandbox';
+import { startApiServer, type ApiServer } from './server.ts';
+
+const ADMIN_TOKEN = 'rfy_youtube-int-spec-admin-token-0123456789';
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const dataDir = path.resolve(repoRoot, '../shared/ws-data/youtube');
+
+interface Row {
+  weak_labels: number[];
+  data: { text: string };
+}
+const records: Array<{ id: string; text: string }> = [];
+const expected: number[][] = [];
+for (const split of ['train', 'valid', 'test']) {
+  const rows = JSON.parse(readFileSync(path.join(dataDir, `${split}.json`), 'utf8')) as Record<string, Row>;
+  const keys = Object.keys(rows).sort((a, b) => Number(a) - Number(b));
+  for (const k of keys) {
+    records.push({ id: `${split}-${k}`, text: rows[k]!.data.text });
+    expected.push(rows[k]!.weak_labels.slice(0, 7));
+  }
+}
+
+// The logic of libs/sandbox/src/youtube.int.spec.ts (which explains the whitespace and regex choices).
+const PY_WS = String.raw`[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+`;
+const jsKeyword = (words: string[], label: string) =>
+  `function lf(record) {\n  const text = record.text.toLowerCase();\n  if (${JSON.stringify(words)}.some((w) => text.includes(w))) return ${JSON.stringify(label)};\n}\n`;
+const pyKeyword = (words: string[], label: string) =>
+  `def lf(record):\n    text = record["text"].lower()\n    if any(w in text for w in ${JSON.stringify(words)}):\n        return ${JSON.stringify(label)}\n    return None\n`;
+const LFS: Array<{ name: string; javascript: string; python: string }> = [
+  { name: 'keyword_my', javascript: jsKeyword(['my'], 'SPAM'), python: pyKeyword(['my'], 'SPAM') },
+  { name: 'keyword_subscribe', javascript: jsKeyword(['subscribe'], 'SPAM'), python: pyKeyword(['subscribe'], 'SPAM') },
+  { name: 'keyword_link', javascript: jsKeyword(['http'], 'SPAM'), python: pyKeyword(['http'], 'SPAM') },
+  { name: 'keyword_please', javascript: jsKeyword(['please', 'plz'], 'SPAM'), python: pyKeyword(['please', 'plz'], 'SPAM') },
+  { name: 'keyword_song', javascript: jsKeyword(['song'], 'HAM'), python: pyKeyword(['song'], 'HAM') },
+  {
+    name: 'regex_check_out',
+    javascript: 'function lf(record) {\n  return /check[^\\n]*out/i.test(record.text) ? "SPAM" : undefined;\n}\n',
+    python: 'import re\n\ndef lf(record):\n    return "SPAM" if re.search(r"check.*out", record["text"], flags=re.I) else None\n',
+  },
+  {
+    name: 'short_comment',
+    javascript: `const WS = /${PY_WS}/;\nfunction lf(record) {\n  const words = record.text.split(WS).filter((w) => w.length > 0);\n  return words.length < 5 ? "HAM" : null;\n}\n`,
+    python: 'def lf(record):\n    return "HAM" if len(record["text"].split()) < 5 else None\n',
+  },
+];
+
+for (const backend of testBackends()) {
+  describe(`YouTube spam heuristics through the product on ${backend.name}`, () => {
+    let platform: Platform;
+    let projector: ProjectorHandle;
+    let workers: WorkersHandle;
+    let pool: PythonPool;
+    let api: ApiServer;
+
+    async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
+      if (typeof body === 'string') init.body = body;
+      else if (body !== undefined) {
+        init.body = JSON.stringify(body);
+        (init.headers as Record<string, string>)['content-type'] = 'application/json';
+      }
+      const res = await fetch(`${api.url}${url}`, init);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    }
+    async function ok(p: ReturnType<typeof call>, status = 200) {
+      const r = await p;
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      return r.body;
+    }
+
+    beforeAll(async () => {
+      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
+      projector = await startProjector(platform, { log: () => undefined });
+      pool = new PythonPool({ size: 2, log: () => undefined });
+      workers = await startWorkers(platform, { pythonPool: pool });
+      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 30_000 };
+      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+    }, 60_000);
+    afterAll(async () => {
+      await api?.close();
+      await workers?.stop();
+      await pool?.close();
+      await projector?.stop();
+      await platform?.store.close();
+      await backend.cleanup();
+    });
+
+    it('the label matrix equals weak_labels columns 0–6 for every record, in JavaScript and in Python', async () => {
+      expect(records.length).toBe(1956);
+      const projectId = (await ok(call('POST', '/api/projects', { name: 'YouTube spam' }), 201)).id as string;
+      const jsonl = records.map((r) => JSON.stringify(r)).join('\n');
+      await ok(call('POST', `/api/projects/${projectId}/imports?primaryKey=id`, jsonl, { 'content-type': 'application/x-ndjson' }), 201);
+      const taskId = (await ok(call('POST', `/api/projects/${projectId}/tasks`, { name: 'Spam', kind: 'single_label' }), 201)).id as string;
+      const ham = (await ok(call('POST', `/api/projects/${projectId}/tasks/${taskId}/labels`, { name: 'HAM' }), 201)).id as string;
+      const spam = (await ok(call('POST', `/api/projects/${projectId}/tasks/${taskId}/labels`, { name: 'SPAM' }), 201)).id as string;
+
+      const heuristics: Array<{ id: string; column: number; runId: string }> = [];
+      for (const language of ['javascript', 'python'] as const) {
+        for (let j = 0; j < LFS.length; j++) {
+          const lf = LFS[j]!;
+          const h = await ok(call('POST', `/api/projects/${projectId}/heuristics`, { name: `${lf.name} (${language})`, taskId, type: 'labeling_function', language, code: lf[language] }), 201);
+          const run = await ok(call('POST', `/api/projects/${projectId}/heuristics/${h.id}/runs`, {}), 202);
+          heuristics.push({ id: h.id, column: j, runId: run.runId });
+        }
+      }
+      // every run completes (the workers run them; the projection loads their votes)
+      for (const h of heuristics) {
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const run = await ok(call('GET', `/api/projects/${projectId}/heuristics/${h.id}/runs/${h.runId}`).then((r) => (r.status === 404 ? { status: 200, body: { status: 'pending' } } : r)));
+          if (run.status === 'completed') break;
+          expect(run.status, JSON.stringify(run.error)).not.toBe('failed');
+          expect(Date.now()).toBeLessThan(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      const code = (v: unknown) => (v === null ? -1 : v === ham ? 0 : v === spam ? 1 : -2);
+      const got = new Map<string, Record<string, unknown>>();
+      let cursor: string | null = null;
+      do {
+        const page: { rows: Array<{ recordId: string; votes: Record<string, unknown> }>; nextCursor: string | null; total: number } = await ok(
+          call('GET', `/api/projects/${projectId}/label-matrix?taskId=${taskId}&limit=700${cursor ? `&cursor=${cursor}` : ''}`),
+        );
+        expect(page.total).toBe(1956);
+        for (const row of page.rows) got.set(row.recordId, row.votes);
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect([...got.keys()]).toEqual(records.map((r) => r.id)); // every record once, in import order
+      const mismatches: string[] = [];
+      records.forEach((r, i) => {
+        const votes = got.get(r.id)!;
+        for (const h of heuristics) {
+          const want = expected[i]![h.column]!;
+          const have = code(votes[h.id]);
+          if (have !== want) mismatches.push(`${r.id} column ${h.column} (${h.id}): got ${have}, want ${want}`);
+        }
+      });
+      expect(mismatches.slice(0, 20)).toEqual([]);
+
+      // statistics are there for every heuristic; JS and Python twins agree
+      const list = await ok(call('GET', `/api/projects/${projectId}/heuristics`));
+      expect(list.heuristics).toHaveLength(14);
+      for (let j = 0; j < 7; j++) {
+        const js = list.heuristics.find((x: { id: string }) => x.id === heuristics[j]!.id);
+        const py = list.heuristics.find((x: { id: string }) => x.id === heuristics[j + 7]!.id);
+        const hits = expected.filter((w) => w[j] !== -1).length;
+        expect(js.stats.hits).toBe(hits);
+        expect(js.stats.coverage).toBeCloseTo(hits / 1956, 10);
+        expect(py.stats).toEqual(js.stats);
+        expect(js.latestRun.status).toBe('completed');
+      }
+    }, 300_000);
+  });
+}
