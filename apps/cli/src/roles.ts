@@ -1,4 +1,4 @@
-import { startApiServer } from '@refinery/api';
+import { bootstrapAnnouncement, startApiServer } from '@refinery/api';
 import { startProjector } from '@refinery/projector-app';
 import { startWorkers } from '@refinery/workers';
 import { loadConfig, openPlatform, type RuntimeConfig } from '@refinery/runtime';
@@ -27,6 +27,8 @@ export async function runRole(role: Role): Promise<void> {
     case 'api': {
       const web = webDir();
       const api = await startApiServer(platform, config, web ? { webDir: web } : {});
+      const announcement = bootstrapAnnouncement(api.bootstrap, config.identity.ownerEmail);
+      if (announcement) console.log(announcement);
       console.log(`refinery api listening at ${api.url}`);
       stop = api.close;
       break;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApiServer } from '@refinery/api';
+import { bootstrapAnnouncement, startApiServer } from '@refinery/api';
 import { startProjector } from '@refinery/projector-app';
 import { startWorkers } from '@refinery/workers';
 import { loadConfig, openPlatform } from '@refinery/runtime';
@@ -29,6 +29,9 @@ export async function start(): Promise<void> {
     onAdvanced: (listener) => projector.runner.onAdvanced(listener),
   });
   const where = platform.mode === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL server';
+  // The first start prints the owner's credentials here, once; they are never logged anywhere else.
+  const announcement = bootstrapAnnouncement(api.bootstrap, config.identity.ownerEmail);
+  if (announcement) console.log(announcement);
   console.log(`Refinery is running at ${api.url} (${where}; started in ${Date.now() - startedAt} ms)`);
   if (!web) console.log('The web app is not built (run `npm run build`); serving the API only.');
 

@@ -3,6 +3,11 @@
  *
  * The product is `node apps/cli/dist/refinery.mjs start` (build it first with `npm run build`).
  * Set REFINERY_E2E_ENTRY to run another entry script that prints the same "running at" line.
+ *
+ * The product requires signing in. Each start is a first start (fresh DATA_DIR), so it prints the
+ * owner's e-mail and random password once; `startProduct` reads them into `product.owner`, and
+ * `launchBrowser()` signs in through the sign-in page of the most recently started product
+ * (pass `{ signInTo: null }` for a browser without a session, or another product).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +22,8 @@ export const screenshotsDir = path.join(repoRoot, 'test-results', 'screenshots')
 export const productEntry = process.env['REFINERY_E2E_ENTRY'] ?? path.join(repoRoot, 'apps', 'cli', 'dist', 'refinery.mjs');
 
 const RUNNING_AT = /Refinery is running at (http:\/\/127\.0\.0\.1:\d+)/;
+/** printed once by the first start, before the "running at" line */
+const OWNER_CREATED = /Created the owner account (\S+) .*\n\s+password: (\S+)/;
 
 /** A fresh temporary directory, removed by the returned function. */
 export async function makeTempDir(prefix: string): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -29,6 +36,8 @@ export interface RunningProduct {
   url: string;
   dataDir: string;
   child: ChildProcess;
+  /** the owner account created by the first start (sign in with it) */
+  owner: { email: string; password: string };
   /** Everything the process printed so far (stdout + stderr), for failure messages. */
   output: () => string;
   stop: () => Promise<void>;
@@ -90,7 +99,16 @@ export async function startProduct(options: StartProductOptions = {}): Promise<R
         reject(new Error(`The product exited early (code ${code}, signal ${signal}).\n${output}`));
       });
     });
-    return { url, dataDir: data.dir, child, output: () => output, stop };
+    const env = { ...process.env, ...options.env };
+    const printed = OWNER_CREATED.exec(output);
+    const owner = {
+      email: printed?.[1] ?? env['REFINERY_OWNER_EMAIL'] ?? 'owner@localhost',
+      password: env['REFINERY_OWNER_PASSWORD'] ?? printed?.[2] ?? '',
+    };
+    if (!owner.password) throw new Error(`The product did not print the owner's password on its first start.\n${output}`);
+    const product: RunningProduct = { url, dataDir: data.dir, child, owner, output: () => output, stop };
+    lastStarted = product;
+    return product;
   } catch (error) {
     await stop();
     throw error;
@@ -102,8 +120,22 @@ export interface LaunchedBrowser {
   close: () => Promise<void>;
 }
 
-/** Launches headless Debian Chromium with a fresh profile directory. */
-export async function launchBrowser(): Promise<LaunchedBrowser> {
+let lastStarted: RunningProduct | undefined;
+
+/** Signs in through the product's sign-in page as its owner; the page ends on the projects page. */
+export async function signIn(page: Page, product: RunningProduct): Promise<void> {
+  await page.goto(`${product.url}/sign-in`);
+  await page.getByLabel('E-mail').fill(product.owner.email);
+  await page.getByLabel('Password').fill(product.owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+}
+
+/**
+ * Launches headless Debian Chromium with a fresh profile directory, signed in (through the
+ * sign-in page) to `signInTo`: by default the product started last, `null` for no session.
+ */
+export async function launchBrowser(options: { signInTo?: RunningProduct | null } = {}): Promise<LaunchedBrowser> {
   const profile = await makeTempDir('chromium');
   const context = await chromium.launchPersistentContext(profile.dir, {
     executablePath: '/usr/bin/chromium',
@@ -118,13 +150,23 @@ export async function launchBrowser(): Promise<LaunchedBrowser> {
       '--disable-sync',
     ],
   });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      await profile.remove();
-    },
+  const close = async () => {
+    await context.close();
+    await profile.remove();
   };
+  const product = options.signInTo === undefined ? lastStarted : options.signInTo;
+  if (product) {
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await signIn(page, product);
+      await page.close();
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  }
+  return { context, close };
 }
 
 /** Saves a full-page screenshot to test-results/screenshots/<name>.png (repo root). */

@@ -1,4 +1,6 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { setUnauthenticatedHandler } from './api/client';
+import { useSessionStore } from './stores/session';
 
 export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'projects', component: () => import('./views/ProjectsView.vue'), meta: { title: 'Projects' } },
@@ -25,11 +27,23 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { title: 'Settings' },
   },
+  { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInView.vue'), meta: { title: 'Sign in', public: true } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 
 export function createAppRouter() {
   const router = createRouter({ history: createWebHistory(import.meta.env.BASE_URL), routes });
+  // Every page but the public ones needs a session; without one, go to /sign-in and come back after.
+  router.beforeEach(async (to) => {
+    if (to.meta['public']) return true;
+    const me = await useSessionStore().load().catch(() => null);
+    return me ? true : { name: 'sign-in', query: { next: to.fullPath } };
+  });
+  setUnauthenticatedHandler(() => {
+    useSessionStore().forget();
+    const current = router.currentRoute.value;
+    if (!current.meta['public']) void router.replace({ name: 'sign-in', query: { next: current.fullPath } });
+  });
   router.afterEach((to) => {
     const title = typeof to.meta['title'] === 'string' ? to.meta['title'] : '';
     document.title = title ? `${title} · refinery` : 'refinery';

@@ -53,6 +53,26 @@ function parseJson(text: string): unknown {
   }
 }
 
+// --- session: CSRF token and the "signed out" signal -----------------------------------------
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session's CSRF token from the readable `refinery_csrf` cookie (the server checks it on unsafe methods). */
+export function csrfToken(): string | null {
+  if (typeof document === 'undefined') return null;
+  const match = /(?:^|;\s*)refinery_csrf=([^;]+)/.exec(document.cookie);
+  return match?.[1] ? decodeURIComponent(match[1]) : null;
+}
+
+let onUnauthenticated: (() => void) | undefined;
+/** Called when a request is refused with 401 (no or expired session): the router sends the user to /sign-in. */
+export function setUnauthenticatedHandler(handler: (() => void) | undefined): void {
+  onUnauthenticated = handler;
+}
+function unauthenticated(status: number, path: string): void {
+  if (status === 401 && !path.startsWith('/api/auth/') && !path.startsWith('/api/invitations/')) onUnauthenticated?.();
+}
+
 interface RequestOptions {
   query?: Query;
   body?: unknown;
@@ -67,6 +87,8 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     init.body = JSON.stringify(options.body);
   }
   if (options.signal) init.signal = options.signal;
+  const csrf = SAFE_METHODS.has(method.toUpperCase()) ? null : csrfToken();
+  if (csrf) headers['X-CSRF-Token'] = csrf;
 
   let response: Response;
   try {
@@ -82,7 +104,10 @@ async function request<T>(method: string, path: string, options: RequestOptions 
 
   const text = await response.text();
   const body = parseJson(text);
-  if (!response.ok) throw apiErrorFromBody(response.status, body, response.statusText);
+  if (!response.ok) {
+    unauthenticated(response.status, path);
+    throw apiErrorFromBody(response.status, body, response.statusText);
+  }
   if (body === undefined && text) {
     throw new ApiError({ code: 'invalid_response', message: 'The server sent a response that is not JSON.', status: response.status });
   }
@@ -179,6 +204,8 @@ export function uploadImport(projectId: string, file: File, options: UploadImpor
     xhr.responseType = 'text';
     xhr.setRequestHeader('Content-Type', contentType);
     xhr.setRequestHeader('Accept', 'application/json');
+    const csrf = csrfToken();
+    if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
 
     xhr.upload.onprogress = (event: ProgressEvent) => {
       options.onProgress?.({ loaded: event.loaded, total: event.lengthComputable ? event.total : null });
@@ -190,6 +217,7 @@ export function uploadImport(projectId: string, file: File, options: UploadImpor
       } else if (xhr.status >= 200 && xhr.status < 300) {
         reject(new ApiError({ code: 'invalid_response', message: 'The server sent a response that is not JSON.', status: xhr.status }));
       } else {
+        unauthenticated(xhr.status, url);
         reject(apiErrorFromBody(xhr.status, body, xhr.statusText));
       }
     };
@@ -302,6 +330,58 @@ export async function whoAmI(): Promise<string | null> {
     if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return null;
     throw error;
   }
+}
+
+// --- accounts: sign-in, sign-out, invitations -------------------------------------------------
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  displayName: string;
+  admin: boolean;
+  createdAt: string;
+}
+
+export interface Me {
+  user: SessionUser;
+  method: 'session' | 'api-token' | 'external';
+  csrfToken: string | null;
+  memberships: { projectId: string; role: 'owner' | 'engineer' | 'expert' | 'annotator' }[];
+}
+
+export interface InvitationInfo {
+  email: string;
+  projectId: string | null;
+  projectName: string | null;
+  role: 'owner' | 'engineer' | 'expert' | 'annotator' | null;
+  expiresAt: string;
+  status: 'pending' | 'accepted' | 'expired';
+}
+
+/** The signed-in user, or null without a session (never redirects). */
+export async function getMe(): Promise<Me | null> {
+  try {
+    return await request<Me>('GET', '/api/auth/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export function signIn(email: string, password: string): Promise<{ user: SessionUser; csrfToken: string }> {
+  return request('POST', '/api/auth/sign-in', { body: { email, password } });
+}
+
+export function signOut(): Promise<{ signedOut: true }> {
+  return request('POST', '/api/auth/sign-out');
+}
+
+export function getInvitation(token: string): Promise<InvitationInfo> {
+  return request<InvitationInfo>('GET', `/api/invitations/${enc(token)}`);
+}
+
+export function acceptInvitation(token: string, name: string, password: string): Promise<{ user: SessionUser; csrfToken: string; projectId: string | null }> {
+  return request('POST', `/api/invitations/${enc(token)}/accept`, { body: { name, password } });
 }
 
 // --- data browser: search, slices, sessions, export -----------------------------------------
