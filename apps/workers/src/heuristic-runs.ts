@@ -91,8 +91,14 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
     if (finished) return;
     const state = history.reduce<HeuristicState>(evolveHeuristic, emptyHeuristic());
     const started = Date.now();
-    const fail = (error: HeuristicRunError) =>
-      append(e, 'failed', { type: 'HeuristicRunFailed', data: { projectId, heuristicId, runId, error, durationMs: Date.now() - started } });
+    const cancelled = async () => {
+      const later = await o.store.readStream(streamId, { fromRevision: e.revision + 1n });
+      return later.some((h) => h.type === 'HeuristicRunCancelled' && (h.data as { runId: string }).runId === runId);
+    };
+    const fail = async (error: HeuristicRunError) => {
+      if (await cancelled()) return; // the cancellation is the outcome
+      await append(e, 'failed', { type: 'HeuristicRunFailed', data: { projectId, heuristicId, runId, error, durationMs: Date.now() - started } });
+    };
     if (state.status !== 'active') return fail({ kind: 'configuration', message: `heuristic ${heuristicId} was deleted before the run started` });
 
     await o.waitFor?.(e.position);
@@ -145,7 +151,6 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
     let done = 0;
     let lastProgress = Date.now();
     let lastCancelCheck = Date.now();
-    const fromRevision = e.revision + 1n;
 
     const readPage = async (afterSeq: string, limit: number) => {
       const r = await o.db.query<{ id: string; seq: string; v: string }>(
@@ -181,8 +186,7 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
           const now = Date.now();
           if (now - lastCancelCheck >= cancelMs) {
             lastCancelCheck = now;
-            const later = await o.store.readStream(streamId, { fromRevision });
-            if (later.some((h) => h.type === 'HeuristicRunCancelled' && (h.data as { runId: string }).runId === runId)) throw new Cancelled();
+            if (await cancelled()) throw new Cancelled();
           }
           if (now - lastProgress >= progressMs && done < total) {
             lastProgress = now;
@@ -203,8 +207,7 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
     const artifact: VotesArtifact = { format: 'refinery.heuristic-votes.v1', kind, recordIds, votes };
     const hash = await o.artifacts.put(Buffer.from(JSON.stringify(artifact), 'utf8'), 'application/json');
     // a cancellation that arrived during the last batch still wins
-    const later = await o.store.readStream(streamId, { fromRevision });
-    if (later.some((h) => h.type === 'HeuristicRunCancelled' && (h.data as { runId: string }).runId === runId)) return;
+    if (await cancelled()) return;
     await append(e, 'completed', {
       type: 'HeuristicRunCompleted',
       data: {

@@ -203,7 +203,7 @@ export function heuristicRoutes(ctx: ApiContext): AnyRoute[] {
                 lookupListExists: lists.some((l) => l.id === body.lookupListId),
                 labelId: body.labelId,
                 attribute: body.attribute,
-                textAttributes: attributes.filter((a) => a.type === 'text').map((a) => a.name),
+                textAttributes: attributes.filter((a) => a.type === 'text' || a.type === 'category').map((a) => a.name),
                 codeHash: codeHash(JSON.stringify({ lookupListId: body.lookupListId, labelId: body.labelId, attribute: body.attribute ?? null })),
               }
             : {}),
