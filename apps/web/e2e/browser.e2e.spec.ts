@@ -45,11 +45,18 @@ describe('data browser: filter by label and attribute, save a slice, label the r
       labelIds[name] = (await apiAs<Created>(product, `/api/projects/${projectId}/tasks/${taskId}/labels`, { method: 'POST', body: { name } })).id;
     }
     const records = await apiAs<{ records: { id: string; values: { text: string } }[] }>(product, `/api/projects/${projectId}/records`);
+    let position = '';
     for (const row of ROWS) {
       if (!row.label) continue;
       const record = records.records.find((r) => r.values.text === row.text)!;
-      await apiAs(product, `/api/projects/${projectId}/records/${record.id}/labels/${taskId}`, { method: 'PUT', body: { labelIds: [labelIds[row.label]] } });
+      const put = await apiAs<Created>(product, `/api/projects/${projectId}/records/${record.id}/labels/${taskId}`, {
+        method: 'PUT',
+        body: { labelIds: [labelIds[row.label]] },
+      });
+      position = put.position;
     }
+    // Wait until the data browser's read models include the labels written above.
+    await apiAs(product, `/api/projects/${projectId}/records/search`, { method: 'POST', body: { limit: 1, after: position } });
   });
 
   afterAll(async () => {

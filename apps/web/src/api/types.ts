@@ -207,6 +207,8 @@ export interface SearchRequest {
   sort?: SearchSort;
   limit?: number;
   cursor?: string | null;
+  /** Read-your-writes: answer only once the browser's read models include this log position. */
+  after?: string;
 }
 
 /** A label on a search result; the server may send answers shaped like {@link Answer}. */

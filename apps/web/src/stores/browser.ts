@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import * as api from '../api/client';
 import { toApiError, type ApiError } from '../api/errors';
-import type { Filter, NewSession, NewSlice, SearchRecord, SearchSort, Slice, SliceKind } from '../api/types';
+import type { Filter, NewSession, NewSlice, SearchRequest, SearchRecord, SearchSort, Slice, SliceKind } from '../api/types';
 import { useConsistencyStore } from './consistency';
 
 export const BROWSER_PAGE_SIZE = 25;
@@ -46,9 +46,10 @@ export const useBrowserStore = defineStore('browser', () => {
   let shown = '';
 
   function request(cursor: string | null) {
-    const body: { filter?: Filter; sort: SearchSort; limit: number; cursor?: string | null } = { sort: sort.value, limit: BROWSER_PAGE_SIZE };
+    const body: SearchRequest = { sort: sort.value, limit: BROWSER_PAGE_SIZE };
     if (effectiveFilter.value) body.filter = effectiveFilter.value;
     if (cursor) body.cursor = cursor;
+    if (consistency.after) body.after = consistency.after;
     return body;
   }
 

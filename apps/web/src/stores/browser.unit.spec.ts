@@ -78,7 +78,7 @@ describe('browser store', () => {
     expect(store.slices).toHaveLength(1);
 
     await store.applySlice('s1');
-    expect(api.searchRecords).toHaveBeenLastCalledWith('p1', expect.objectContaining({ filter: { slice: 's1' } }));
+    expect(api.searchRecords).toHaveBeenLastCalledWith('p1', expect.objectContaining({ filter: { slice: 's1' }, after: '9/1' }));
 
     vi.mocked(api.createSession).mockResolvedValue({ id: 'sess', total: 1, position: '10/1' });
     expect(await store.startSession('ordered')).toBe('sess');
