@@ -1,4 +1,5 @@
 // Bundles the CLI (with the workspace libraries it uses) into one ESM file; npm packages stay external.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -19,3 +20,7 @@ await build({
     },
   ],
 });
+
+// Files libraries read beside their own module at run time (new URL('./…', import.meta.url)).
+mkdirSync('dist/python', { recursive: true });
+copyFileSync('../../libs/sandbox/src/python/worker.py', 'dist/python/worker.py');
