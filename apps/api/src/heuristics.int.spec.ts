@@ -77,6 +77,8 @@ for (const backend of testBackends()) {
       workers = await startWorkers(platform, { reactors: [reactor], log: () => undefined });
       const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 };
       api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      // the seeded admin token works once the identity read model has it
+      for (let i = 0; i < 200 && (await call('GET', '/api/projects')).status === 401; i++) await new Promise((resolve) => setTimeout(resolve, 50));
 
       P = (await ok(call('POST', '/api/projects', { name: 'Heuristics' }), 201)).id;
       const texts = ['Check out my channel', 'Great song!', 'Subscribe to Acme for free stuff', 'I love this song so much', 'nice', 'Visit http://spam.example', 'Globex rules', 'what a voice'];
@@ -137,7 +139,9 @@ for (const backend of testBackends()) {
     }, 120_000);
 
     it('lookup lists: read by functions, and as a heuristic on their own; statistics against reference labels', async () => {
-      const list = (await ok(call('POST', `/api/projects/${P}/lookup-lists`, { name: 'brands', terms: ['acme', 'Globex', ' acme '] }), 201)).id;
+      const created = await ok(call('POST', `/api/projects/${P}/lookup-lists`, { name: 'brands', terms: ['acme', 'Globex', ' acme '] }), 201);
+      const list = created.id;
+      await ok(call('GET', `/api/projects/${P}/lookup-lists?after=${created.position}`)); // names are checked against the read model
       await refused(call('POST', `/api/projects/${P}/lookup-lists`, { name: 'brands', terms: [] }), 409, 'lookup_list_name_taken');
       const saved = await ok(call('PUT', `/api/projects/${P}/lookup-lists/${list}`, { name: 'brands', terms: ['acme', 'Globex', ' acme '] }));
       const lists = await ok(call('GET', `/api/projects/${P}/lookup-lists?after=${saved.position}`));

@@ -90,6 +90,8 @@ for (const backend of testBackends()) {
       workers = await startWorkers(platform, { pythonPool: pool });
       const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 30_000 };
       api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      // the seeded admin token works once the identity read model has it
+      for (let i = 0; i < 200 && (await call('GET', '/api/projects')).status === 401; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     }, 60_000);
     afterAll(async () => {
       await api?.close();

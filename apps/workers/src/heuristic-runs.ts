@@ -152,33 +152,38 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
     let lastProgress = Date.now();
     let lastCancelCheck = Date.now();
 
+    // One row per page (a JSON array of [id, values]): per-row overhead of the drivers (PGlite's
+    // above all) costs more than the JSON text. Keyset on seq; no transaction is held.
     const readPage = async (afterSeq: string, limit: number) => {
-      const r = await o.db.query<{ id: string; seq: string; v: string }>(
-        `select id, seq::text as seq, "values"::text as v from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3`,
+      const r = await o.db.query<{ s: string | null; v: string | null }>(
+        `select max(seq)::text as s, json_agg(json_build_array(id, "values") order by seq)::text as v
+         from (select id, seq, "values" from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3) page`,
         [projectId, afterSeq, limit],
       );
-      return r.rows;
+      const row = r.rows[0];
+      if (!row?.s || !row.v) return { last: afterSeq, rows: [] as Array<[string, SandboxRecord['attributes']]> };
+      return { last: row.s, rows: JSON.parse(row.v) as Array<[string, SandboxRecord['attributes']]> };
     };
 
     try {
       let afterSeq = '0';
-      let page = total > 0 ? readPage(afterSeq, Math.min(readBatch, total)) : Promise.resolve([]);
+      const empty = Promise.resolve({ last: afterSeq, rows: [] as Array<[string, SandboxRecord['attributes']]> });
+      let page = total > 0 ? readPage(afterSeq, Math.min(readBatch, total)) : empty;
       while (done < total) {
-        const rows = await page;
+        const { last, rows } = await page;
         if (rows.length === 0) break;
-        afterSeq = rows[rows.length - 1]!.seq;
+        afterSeq = last;
         const left = total - done - rows.length;
         // read the next page while the sandbox works on this one
-        page = left > 0 ? readPage(afterSeq, Math.min(readBatch, left)) : Promise.resolve([]);
+        page = left > 0 ? readPage(afterSeq, Math.min(readBatch, left)) : empty;
         for (let i = 0; i < rows.length; i += sandboxBatch) {
           if (signal.stopped) throw new Stopped();
           const slice = rows.slice(i, i + sandboxBatch);
-          const records: SandboxRecord[] = slice.map((row) => {
-            const attributes = JSON.parse(row.v) as SandboxRecord['attributes'];
-            if (!wantsTokens) return { id: row.id, attributes };
+          const records: SandboxRecord[] = slice.map(([id, attributes]) => {
+            if (!wantsTokens) return { id, attributes };
             const tokens: NonNullable<SandboxRecord['tokens']> = {};
             for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') tokens[k] = tokenize(v).map((t) => ({ text: v.slice(t.start, t.end), start: t.start, end: t.end }));
-            return { id: row.id, attributes, tokens };
+            return { id, attributes, tokens };
           });
           const out = await runner.runBatch(records);
           collect(records, out);

@@ -343,7 +343,8 @@ export function heuristicRoutes(ctx: ApiContext): AnyRoute[] {
           const issues = input.error.issues.slice(0, 20).map((i) => ({ location: 'body', path: i.path.join('.'), message: i.message }));
           throw new HttpError(400, 'invalid_request', `invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
         }
-        const h = await requireHeuristic(params.id, params.heuristicId);
+        const h = (await ctx.store.readStream(heuristicStreamId(params.id, params.heuristicId))).reduce(evolveHeuristic, emptyHeuristic());
+        if (h.status === 'none') throw new HttpError(404, 'heuristic_not_found', `heuristic ${params.heuristicId} does not exist in project ${params.id}`, { projectId: params.id, heuristicId: params.heuristicId });
         const { config } = await loadProject(ctx.store, params.id);
         const task = config.tasks.get(h.taskId);
         if (!task) throw new HttpError(422, 'task_not_found', `the task of heuristic ${h.name} no longer exists`);
