@@ -1,5 +1,5 @@
 /**
- * Data-browser search over 1M records: `npm run bench:browser [-- --backends postgres,pglite-mem --records 1000000 --queries 24]`.
+ * Data-browser search over 1M records: `npm run bench:browser [-- --backends postgres,pglite-mem --records 1000000 --queries 25 --count-caps 10000,1000]`.
  *
  * Loads the read-model tables DIRECTLY BY SQL (generate_series into rm_projects, rm_records,
  * rm_tasks, rm_task_labels, rm_record_labels, rm_reference) after the projections' own `setup`,
@@ -79,7 +79,7 @@ export function benchFilters(taskId: string, count: number): { name: string; fil
   for (let i = 0; i < count; i++) {
     const lang = LANGS[i % LANGS.length]!;
     const label = LABELS[i % LABELS.length]!;
-    const kind = i % 4;
+    const kind = i % 5;
     const f: Filter =
       kind === 0
         ? { all: [{ attribute: 'lang', op: 'eq', value: lang }, { label: { taskId, source: 'manual', labelId: label } }] }
@@ -87,8 +87,14 @@ export function benchFilters(taskId: string, count: number): { name: string; fil
           ? { all: [{ attribute: 'n', op: 'between', value: [i * 10, i * 10 + 200] }, { label: { taskId, source: 'reference', labelId: label } }] }
           : kind === 2
             ? { all: [{ attribute: 'text', op: 'contains', value: ['shipping', 'price', 'refund'][i % 3]! }, { label: { taskId, source: 'manual', labelId: null } }] }
-            : { all: [{ attribute: 'score', op: 'gte', value: (i % 9) + 0.5 }, { label: { taskId, source: 'any', labelId: label } }] };
-    out.push({ name: ['lang eq + manual label', 'n between + reference label', 'text contains + no manual label', 'score gte + any-source label'][kind]!, filter: f });
+            : kind === 3
+              ? { all: [{ attribute: 'score', op: 'gte', value: (i % 9) + 0.5 }, { label: { taskId, source: 'any', labelId: label } }] }
+              : // rare: 0.1% of the records match
+                { all: [{ attribute: 'n', op: 'eq', value: 50 * (i % 20) }, { disagreement: { taskId } }] };
+    out.push({
+      name: ['lang eq + manual label', 'n between + reference label', 'text contains + no manual label', 'score gte + any-source label', 'rare: n eq + disagreement (0.1%)'][kind]!,
+      filter: f,
+    });
   }
   return out;
 }
@@ -99,8 +105,9 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const backends = argList(args, 'backends', ['postgres', 'pglite-mem']) as BackendName[];
   const records = argNumber(args, 'records', 1_000_000);
-  const queries = argNumber(args, 'queries', 24);
-  emitJson({ bench: 'browser', machine: machineInfo(), records, queries });
+  const queries = argNumber(args, 'queries', 25);
+  const caps = argList(args, 'count-caps', ['10000']).map(Number);
+  emitJson({ bench: 'browser', machine: machineInfo(), records, queries, caps });
   const rows: (string | number)[][] = [];
   for (const backend of backends) {
     if (backend === 'postgres') {
@@ -121,29 +128,29 @@ async function main() {
       const filters = benchFilters(taskId, queries);
       // one warm-up query
       await searchRecords(bench.db, ctx, { filter: filters[0]!.filter, sort: { by: 'seq', direction: 'asc', seed: '' }, limit: 50 }, { timeoutMs: 60_000 });
-      for (const withCount of [true]) {
+      for (const cap of caps) {
         const times: number[] = [];
         const perKind = new Map<string, number[]>();
         for (const { name, filter } of filters) {
           const t = performance.now();
-          const r = await searchRecords(bench.db, ctx, { filter, sort: { by: 'seq', direction: 'asc', seed: '' }, limit: 50 }, { timeoutMs: 60_000 });
+          const r = await searchRecords(bench.db, ctx, { filter, sort: { by: 'seq', direction: 'asc', seed: '' }, limit: 50, countCap: cap }, { timeoutMs: 60_000 });
           const ms = performance.now() - t;
           times.push(ms);
           perKind.set(name, [...(perKind.get(name) ?? []), ms]);
-          emitJson({ backend, query: name, ms: Math.round(ms), total: r.total, page: r.records.length, withCount });
+          emitJson({ backend, query: name, ms: Math.round(ms), total: r.total, totalExact: r.totalExact, page: r.records.length, countCap: cap });
         }
         const sorted = [...times].sort((a, b) => a - b);
-        rows.push([backend, 'all', times.length, Math.round(pct(sorted, 50)), Math.round(pct(sorted, 95)), Math.round(sorted[sorted.length - 1]!)]);
+        rows.push([backend, cap, 'all', times.length, Math.round(pct(sorted, 50)), Math.round(pct(sorted, 95)), Math.round(sorted[sorted.length - 1]!)]);
         for (const [name, t] of perKind) {
           const s = [...t].sort((a, b) => a - b);
-          rows.push([backend, name, t.length, Math.round(pct(s, 50)), Math.round(pct(s, 95)), Math.round(s[s.length - 1]!)]);
+          rows.push([backend, cap, name, t.length, Math.round(pct(s, 50)), Math.round(pct(s, 95)), Math.round(s[s.length - 1]!)]);
         }
       }
     } finally {
       await bench.dispose();
     }
   }
-  process.stdout.write(`\n${markdownTable(['backend', 'filter', 'queries', 'p50 ms', 'p95 ms', 'max ms'], rows)}\n`);
+  process.stdout.write(`\n${markdownTable(['backend', 'count cap', 'filter', 'queries', 'p50 ms', 'p95 ms', 'max ms'], rows)}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
