@@ -88,8 +88,8 @@ export function browserRoutes(ctx: ApiContext): AnyRoute[] {
           description: 'a page of matching records',
           schema: z.object({
             records: z.array(z.object({ id: z.string(), seq: z.number(), values: z.record(z.string(), z.unknown()), labels: z.array(labelView) })),
-            total: z.number().int().describe('matching records, counted exactly up to 10,000'),
-            totalExact: z.boolean().describe('false when more than 10,000 records match: total is then 10,000'),
+            total: z.number().int().describe('matching records, counted exactly up to 1,000'),
+            totalExact: z.boolean().describe('false when more than 1,000 records match: total is then 1,000 (show "1,000+")'),
             nextCursor: z.string().nullable(),
           }),
         },

@@ -208,7 +208,7 @@ export interface SearchResult {
 }
 
 /** Counting stops after this many matches (a count over 1M rows costs a full scan; see docs/data-browser.md). */
-export const DEFAULT_COUNT_CAP = 10_000;
+export const DEFAULT_COUNT_CAP = 1_000;
 
 export async function searchRecords(
   db: SqlExecutor,
