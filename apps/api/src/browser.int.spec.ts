@@ -88,7 +88,7 @@ for (const backend of testBackends()) {
       for (const name of ['positive', 'negative']) label[name] = (await ok(call('POST', `/api/projects/${P}/tasks/${task.sentiment}/labels`, { name }), 201)).id;
       for (const name of ['shipping', 'price']) label[name] = (await ok(call('POST', `/api/projects/${P}/tasks/${task.topics}/labels`, { name }), 201)).id;
       for (const name of ['ORG', 'LOC']) label[name] = (await ok(call('POST', `/api/projects/${P}/tasks/${task.entities}/labels`, { name }), 201)).id;
-      const put = (rid: string, t: string, body: unknown, kind = 'labels') => ok(call('PUT', `/api/projects/${P}/records/${rid}/${kind}/${t}`, body));
+      const put = (rid: string, t: string | undefined, body: unknown, kind = 'labels') => ok(call('PUT', `/api/projects/${P}/records/${rid}/${kind}/${t}`, body));
       await put('r1', task.sentiment, { labelIds: [label.positive] });
       await put('r2', task.sentiment, { labelIds: [label.negative] });
       await put('r3', task.sentiment, { labelIds: [label.positive] });
