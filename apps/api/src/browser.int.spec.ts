@@ -204,6 +204,7 @@ for (const backend of testBackends()) {
       e = await refused(search({ filter: { recordIds: Array.from({ length: 10_001 }, (_, i) => `x${i}`) } }), 400, 'invalid_filter');
       expect(e.details.limit).toBe(10_000);
       await refused(search({ cursor: 'garbage' }), 400, 'invalid_cursor');
+      expect((await ok(search({ cursor: null, limit: 1 }))).records).toHaveLength(1);
       const c = (await ok(search({ limit: 1 }))).nextCursor;
       await refused(search({ cursor: c, sort: { by: 'random', seed: 's' } }), 400, 'invalid_cursor');
       await refused(search({ filter: { slice: 'nope' } }), 400, 'unknown_slice');

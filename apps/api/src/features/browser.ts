@@ -74,12 +74,13 @@ export function browserRoutes(ctx: ApiContext): AnyRoute[] {
       tags: ['browser'],
       permission: 'project:read',
       params: projectParams,
+      query: z.object({ after: afterQuery }),
       body: z
         .object({
           filter: z.unknown().optional(),
           sort: sortSchema.optional(),
           limit: z.number().int().min(1).max(500).default(50),
-          cursor: z.string().max(2000).optional(),
+          cursor: z.string().max(2000).nullable().optional().describe('nextCursor of the previous page (null = first page)'),
           after: afterQuery,
         })
         .strict(),
@@ -95,8 +96,8 @@ export function browserRoutes(ctx: ApiContext): AnyRoute[] {
         },
       },
       async handler(rc) {
-        const { params, body } = rc;
-        await readAfter(ctx, body.after, BROWSER_VIEWS);
+        const { params, body, query } = rc;
+        await readAfter(ctx, body.after ?? query.after, BROWSER_VIEWS);
         const filter = body.filter === undefined || body.filter === null ? undefined : parseFilterOrThrow(body.filter);
         const bc = await browseContext(ctx, params.id);
         const sort = body.sort ?? { by: 'seq' as const, direction: 'asc' as const };
@@ -104,7 +105,7 @@ export function browserRoutes(ctx: ApiContext): AnyRoute[] {
         const options = await queryOptions(bc, rc);
         return {
           body: await browserErrors(() =>
-            searchRecords(ctx.db, bc, { filter: filter ?? null, sort: { by: sort.by, direction: sort.direction, seed: sort.seed ?? '' }, limit: body.limit, ...(body.cursor !== undefined ? { cursor: body.cursor } : {}) }, options),
+            searchRecords(ctx.db, bc, { filter: filter ?? null, sort: { by: sort.by, direction: sort.direction, seed: sort.seed ?? '' }, limit: body.limit, ...(typeof body.cursor === 'string' ? { cursor: body.cursor } : {}) }, options),
           ),
         };
       },
