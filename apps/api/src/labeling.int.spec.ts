@@ -4,6 +4,9 @@ import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
 import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
 import { startApiServer, type ApiServer } from './server.ts';
 
+/** requests are made as the first owner, through the token seeded by REFINERY_ADMIN_TOKEN */
+const ADMIN_TOKEN = 'rfy_labeling-int-spec-admin-token-012345';
+
 for (const backend of testBackends()) {
   describe(`labeling API on ${backend.name}`, () => {
     let platform: Platform;
@@ -14,7 +17,7 @@ for (const backend of testBackends()) {
     let last: string;
 
     async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
+      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
       if (typeof body === 'string') init.body = body;
       else if (body !== undefined) {
         init.body = JSON.stringify(body);
@@ -44,7 +47,7 @@ for (const backend of testBackends()) {
     beforeAll(async () => {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
-      api = await startApiServer(platform, { ...loadConfig({}), port: 0, readWaitMs: 10_000 }, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 }, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
       projectId = (await ok(call('POST', '/api/projects', { name: 'Labeling' }), 201)).id!;
       const jsonl = [
         { id: 'r1', text: 'Acme Corp ships to Berlin.', lang: 'en' },
