@@ -85,7 +85,7 @@ export interface BuiltInIdentityOptions {
   invitationTtlMs?: number;
   /** longest a command waits for its effect to reach the read models (default 10 s) */
   readWaitMs?: number;
-  /** longest a failed lookup waits for the read models to catch up with the log before giving up (default 2 s) */
+  /** longest a failed lookup waits for the read models to catch up with the log before giving up (default: readWaitMs) */
   lookupWaitMs?: number;
   /** sign-in failures per e-mail + client address and window (default 5 per minute) */
   signInLimiter?: FailureRateLimiter;
@@ -137,7 +137,9 @@ export class BuiltInIdentity implements IdentityProvider {
     this.sessionTtlMs = options.sessionTtlMs ?? 14 * 24 * 3600_000;
     this.invitationTtlMs = options.invitationTtlMs ?? 7 * 24 * 3600_000;
     this.readWaitMs = options.readWaitMs ?? 10_000;
-    this.lookupWaitMs = options.lookupWaitMs ?? 2_000;
+    // Only a lookup that fails while the read model is behind the log waits; when it is caught up
+    // the wait ends at once, so unknown credentials cost one checkpoint query, not this long.
+    this.lookupWaitMs = options.lookupWaitMs ?? this.readWaitMs;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
     this.log = options.log ?? (() => undefined);
   }
@@ -454,6 +456,8 @@ export class BuiltInIdentity implements IdentityProvider {
       }
       admin = await this.firstAdminInLog();
     }
+    let position: string | undefined;
+    if (result.createdOwner) position = await this.store.head();
     if (options.adminToken && admin) {
       const tokenHash = hashApiToken(options.adminToken);
       const tokenId = uuidFromHash(tokenHash);
@@ -472,7 +476,7 @@ export class BuiltInIdentity implements IdentityProvider {
               },
             ],
             { actor: 'system', expectedRevision: 'no_stream' },
-          );
+          ).then((r) => (position = r.position));
           result.adminToken = 'created';
         } catch (err) {
           if (!(err instanceof WrongExpectedRevisionError)) throw err;
@@ -480,6 +484,8 @@ export class BuiltInIdentity implements IdentityProvider {
         }
       }
     }
+    // Usable at once: wait (bounded) until the accounts read model has what this start wrote.
+    if (position) await this.reached(position, IDENTITY_VIEWS);
     return result;
   }
 
