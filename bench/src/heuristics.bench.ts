@@ -96,7 +96,8 @@ async function benchRuns(): Promise<{ js: number[]; py: number[] }> {
   console.log(`loaded ${N} records into rm_records in ${((performance.now() - t) / 1000).toFixed(1)} s (${BACKEND})`);
 
   const pool = new PythonPool({ size: availableParallelism(), log: () => undefined });
-  const reactor = heuristicRunReactor({ db, store, artifacts, pythonPool: pool, log: (m) => console.error(m) });
+  // setupMs: loading the code in a Python worker on a shared 2-core VM under load can exceed the default 1 s
+  const reactor = heuristicRunReactor({ db, store, artifacts, pythonPool: pool, limits: { setupMs: 10_000 }, log: (m) => console.error(m) });
   const runner = new ReactorRunner(db, store, [reactor], { pollIntervalMs: 20, log: (m) => console.error(m) });
   await runner.start();
 

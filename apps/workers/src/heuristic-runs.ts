@@ -154,12 +154,18 @@ export function heuristicRunReactor(o: HeuristicRunReactorOptions): Reactor {
 
     // One row per page (a JSON array of [id, values]): per-row overhead of the drivers (PGlite's
     // above all) costs more than the JSON text. Keyset on seq; no transaction is held.
+    // Read models in PGlite have no planner statistics (no autovacuum): without them the planner
+    // takes a bitmap scan of every later row plus a sort for each page (quadratic over a run).
+    // A short transaction pins the ordered index scan, which stops after `limit` rows.
     const readPage = async (afterSeq: string, limit: number) => {
-      const r = await o.db.query<{ s: string | null; v: string | null }>(
-        `select max(seq)::text as s, json_agg(json_build_array(id, "values") order by seq)::text as v
-         from (select id, seq, "values" from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3) page`,
-        [projectId, afterSeq, limit],
-      );
+      const r = await o.db.transaction(async (tx) => {
+        await tx.exec('set local enable_bitmapscan = off; set local enable_seqscan = off');
+        return tx.query<{ s: string | null; v: string | null }>(
+          `select max(seq)::text as s, json_agg(json_build_array(id, "values") order by seq)::text as v
+           from (select id, seq, "values" from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3) page`,
+          [projectId, afterSeq, limit],
+        );
+      });
       const row = r.rows[0];
       if (!row?.s || !row.v) return { last: afterSeq, rows: [] as Array<[string, SandboxRecord['attributes']]> };
       return { last: row.s, rows: JSON.parse(row.v) as Array<[string, SandboxRecord['attributes']]> };
