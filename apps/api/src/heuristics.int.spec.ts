@@ -166,6 +166,22 @@ for (const backend of testBackends()) {
       expect(rows.rows[0]).toEqual({ n: 5 });
     }, 60_000);
 
+    it('a request handled again (crash before the checkpoint moved) appends nothing twice', async () => {
+      const h = await lf('javascript', 'function lf(record) {\n  return record.text.length > 10 ? "SPAM" : null;\n}', 'replayed');
+      const runId = await run(h);
+      await outcome(h, runId);
+      const stream = heuristicStreamId(P, h);
+      const before = await platform.store.readStream(stream);
+      const request = before.find((e) => e.type === 'HeuristicRunRequested')!;
+      const again = heuristicRunReactor({ db: platform.db, store: platform.store, artifacts: platform.artifacts, pythonPool: pool, log: () => undefined });
+      await again.handle(request, { stopped: false });
+      expect((await platform.store.readStream(stream)).length).toBe(before.length);
+      // and a completed event re-appended with its deterministic id is a replay, not a second event
+      const completed = before.find((e) => e.type === 'HeuristicRunCompleted')!;
+      await platform.store.append(stream, [{ id: completed.id, type: completed.type, data: completed.data }], { actor: completed.meta.actor, expectedRevision: 'any', causationId: request.id });
+      expect((await platform.store.readStream(stream)).length).toBe(before.length);
+    });
+
     it('external votes: uploaded, validated, in the matrix', async () => {
       const ext = await create({ name: 'external model', type: 'external' });
       await refused(call('POST', `/api/projects/${P}/heuristics/${ext}/votes`, JSON.stringify({ votes: [{ recordId: 'r1', label: 'EGGS' }] }), { 'content-type': 'application/json' }), 422, 'unknown_label');

@@ -157,10 +157,16 @@ export async function getLabelMatrix(sql: SqlExecutor, projectId: string, page: 
     `select id, name, task_id, current_run_id::text from rm_heuristics where project_id = $1 ${page.taskId ? 'and task_id = $2' : ''} order by seq`,
     page.taskId ? [projectId, page.taskId] : [projectId],
   );
-  const records = await sql.query<{ id: string; seq: string }>(
-    `select id, seq::text from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3`,
-    [projectId, (page.cursor ?? 0n).toString(), page.limit + 1],
-  );
+  // Pin the ordered index scan: without planner statistics (PGlite) a deep page is otherwise a
+  // bitmap scan of every later record plus a sort.
+  const records = await sql.transaction(async (tx) => {
+    await tx.exec('set local enable_bitmapscan = off; set local enable_seqscan = off');
+    return tx.query<{ id: string; seq: string }>(`select id, seq::text from rm_records where project_id = $1 and seq > $2 order by rm_records.seq limit $3`, [
+      projectId,
+      (page.cursor ?? 0n).toString(),
+      page.limit + 1,
+    ]);
+  });
   const more = records.rows.length > page.limit;
   const rows = records.rows.slice(0, page.limit);
   const ids = new Set(hs.rows.map((h) => h.id));
