@@ -40,7 +40,10 @@ function conflictRows(m: LabelMatrix): number[] {
     const e = m.indptr[i + 1]!;
     let has3 = -1;
     let copy = -1;
-    for (let k = s; k < e; k++) (m.lfs[k] === 3 ? (has3 = m.labels[k]!) : (copy = m.labels[k]!));
+    for (let k = s; k < e; k++) {
+      if (m.lfs[k] === 3) has3 = m.labels[k]!;
+      else copy = m.labels[k]!;
+    }
     if (has3 >= 0 && copy >= 0 && has3 !== copy) out.push(i);
   }
   return out;
