@@ -29,7 +29,7 @@ async function run(backend: BackendName, rate: number, seconds: number) {
   const platform = await platformOn(bench.db, backend === 'postgres' ? 'server' : 'embedded');
   const projector = await startProjector(platform, { log: () => undefined });
   const api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: TOKEN }), port: 0, readWaitMs: 30_000 }, {
-    onAdvanced: (l) => projector.runner.onAdvanced(l),
+    onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(),
     log: (m) => note(m),
   });
   const call = async (method: string, path: string, body?: unknown, type = 'application/json') => {

@@ -63,7 +63,7 @@ for (const backend of testBackends()) {
     beforeAll(async () => {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
-      api = await startApiServer(platform, config(), { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      api = await startApiServer(platform, config(), { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
     });
     afterAll(async () => {
       await api.close();
@@ -192,7 +192,7 @@ for (const backend of testBackends()) {
     });
 
     it('REFINERY_ADMIN_TOKEN is seeded once: a restart keeps one token and one owner', async () => {
-      const again = await startApiServer(platform, config(), { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      const again = await startApiServer(platform, config(), { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
       try {
         expect(again.bootstrap).toEqual({ adminToken: 'exists' });
         const r = await fetch(`${again.url}/api/auth/tokens`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

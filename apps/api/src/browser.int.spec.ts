@@ -77,7 +77,7 @@ for (const backend of testBackends()) {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
       const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
       me = (await ok(call('GET', '/api/auth/me'))).user.id;
       P = (await ok(call('POST', '/api/projects', { name: 'Browser' }), 201)).id;
       const jsonl = RECORDS.map((r) => JSON.stringify(r)).join('\n');

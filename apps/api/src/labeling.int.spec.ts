@@ -47,7 +47,7 @@ for (const backend of testBackends()) {
     beforeAll(async () => {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
-      api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 }, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 }, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
       projectId = (await ok(call('POST', '/api/projects', { name: 'Labeling' }), 201)).id!;
       const jsonl = [
         { id: 'r1', text: 'Acme Corp ships to Berlin.', lang: 'en' },

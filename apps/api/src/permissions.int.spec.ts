@@ -49,7 +49,7 @@ for (const backend of testBackends()) {
       platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
       projector = await startProjector(platform, { log: () => undefined });
       const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 5_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
+      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
       tokens.set('owner', ADMIN_TOKEN);
       userIds.set('owner', api.bootstrap.createdOwner!.userId);
       // one account per other subject, each with its own API token

@@ -22,13 +22,19 @@ export interface ApiServer {
 export async function startApiServer(
   platform: Platform,
   config: RuntimeConfig,
-  options: { webDir?: string; onAdvanced?: (listener: () => void) => () => void; log?: (m: string) => void } = {},
+  options: {
+    webDir?: string;
+    onAdvanced?: (listener: () => void) => () => void;
+    /** an in-process projector's checkpoints (ahead of the table when only other event types went by) */
+    localCheckpoints?: () => ReadonlyMap<string, string>;
+    log?: (m: string) => void;
+  } = {},
 ): Promise<ApiServer> {
   const log = options.log ?? ((m: string) => console.error(m));
   if (config.identity.orySdkUrl) {
     throw new Error('ORY_SDK_URL is set, but this build has only the built-in accounts (the IdentityProvider interface is ready for Kratos; see docs/identity.md). Unset ORY_SDK_URL.');
   }
-  const waiter = new CatchUpWaiter(platform.db, options.onAdvanced);
+  const waiter = new CatchUpWaiter(platform.db, options.onAdvanced, undefined, options.localCheckpoints);
   const identity = new BuiltInIdentity({
     db: platform.db,
     store: platform.store,

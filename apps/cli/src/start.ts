@@ -27,6 +27,7 @@ export async function start(): Promise<void> {
   const api = await startApiServer(platform, config, {
     ...(web ? { webDir: web } : {}),
     onAdvanced: (listener) => projector.runner.onAdvanced(listener),
+    localCheckpoints: () => projector.runner.localCheckpoints(),
   });
   const where = platform.mode === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL server';
   // The first start prints the owner's credentials here, once; they are never logged anywhere else.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { formatPosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
 import { PROJECTOR_SCHEMA, type Projection } from './projection.ts';
+import { LogTail } from './tail.ts';
 
 export interface ProjectionRunnerOptions {
   /** identifies this process in leases; random by default */
@@ -29,6 +30,9 @@ export interface ProjectionStatus {
 
 class LeaseLostError extends Error {}
 
+/** how often a checkpoint that only skipped other event types is written (ms) */
+const CHECKPOINT_ONLY_PERSIST_MS = 1000;
+
 /**
  * Runs projections: one loop per projection, one active instance per projection across
  * processes (a lease in `projection_checkpoints`, renewed while working; the checkpoint row
@@ -41,6 +45,9 @@ export class ProjectionRunner {
   private readonly loops = new Map<string, Promise<void>>();
   private readonly wakers = new Map<string, () => void>();
   private readonly rebuildRequests = new Set<string>();
+  private readonly tail: LogTail;
+  /** checkpoints this process has reached, possibly ahead of the persisted ones */
+  private readonly memory = new Map<string, string>();
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   private readonly leaseMs: number;
@@ -60,6 +67,7 @@ export class ProjectionRunner {
     this.retryMs = options.retryDelayMs ?? 500;
     this.log = options.log ?? ((m) => console.error(m));
     this.events.setMaxListeners(0);
+    this.tail = new LogTail(store);
     const names = new Set<string>();
     for (const p of projections) {
       if (names.has(p.name)) throw new Error(`projection ${p.name} registered twice`);
@@ -110,6 +118,11 @@ export class ProjectionRunner {
     });
   }
 
+  /** In-process view of how far each projection has read (at least its persisted checkpoint). */
+  localCheckpoints(): ReadonlyMap<string, string> {
+    return this.memory;
+  }
+
   /** notified whenever any projection committed a batch */
   onAdvanced(listener: () => void): () => void {
     this.events.on('advanced', listener);
@@ -134,7 +147,11 @@ export class ProjectionRunner {
   }
 
   private async run(p: Projection): Promise<void> {
+    /** how far this loop has read */
     let checkpoint: string | undefined;
+    /** what the checkpoint row says (the fencing token of the next transaction) */
+    let persisted: string | undefined;
+    let persistedAt = 0;
     let leaseRenewedAt = 0;
     // While catching up, pages grow (fewer transactions per event); once caught up they shrink back.
     const baseLimit = p.batchSize ?? 200;
@@ -143,7 +160,8 @@ export class ProjectionRunner {
     while (!this.stopped) {
       try {
         if (checkpoint === undefined || Date.now() - leaseRenewedAt > this.leaseMs / 3) {
-          checkpoint = await this.acquire(p);
+          checkpoint = persisted = await this.acquire(p);
+          persistedAt = Date.now();
           if (checkpoint === undefined) {
             await this.sleep(p.name, Math.min(this.leaseMs / 3, 1000));
             continue;
@@ -151,17 +169,28 @@ export class ProjectionRunner {
           leaseRenewedAt = Date.now();
         }
         if (this.rebuildRequests.has(p.name)) {
-          checkpoint = await this.reset(p);
+          checkpoint = persisted = await this.reset(p);
+          this.memory.delete(p.name);
           this.rebuildRequests.delete(p.name);
           this.events.emit('rebuilt');
         }
-        const batch = await this.store.readAll(checkpoint, { types: p.handles, limit });
+        await this.tail.refresh();
+        const batch = this.tail.read(checkpoint, p.handles, limit) ?? (await this.store.readAll(checkpoint, { types: p.handles, limit }));
         limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
         if (batch.events.length === 0 && batch.checkpoint === checkpoint) {
           await this.sleep(p.name, this.pollMs);
           continue;
         }
-        const from = checkpoint;
+        if (batch.events.length === 0 && Date.now() - persistedAt < CHECKPOINT_ONLY_PERSIST_MS) {
+          // Only events of other types went by: nothing to write but the checkpoint. Keep it in
+          // memory (in-process waiters see it) and persist it at most once a second, instead of a
+          // transaction per projection per event on the log.
+          checkpoint = batch.checkpoint;
+          this.memory.set(p.name, checkpoint);
+          this.events.emit('advanced');
+          continue;
+        }
+        const from = persisted!;
         await this.db.transaction(async (tx) => {
           // Safe without a synchronous flush: rows and checkpoint commit together, so a crash
           // only means projecting the last batches again. (Never used for appends to the log.)
@@ -175,8 +204,9 @@ export class ProjectionRunner {
             [p.name, batch.checkpoint, this.leaseMs],
           );
         });
-        checkpoint = batch.checkpoint;
-        leaseRenewedAt = Date.now();
+        checkpoint = persisted = batch.checkpoint;
+        persistedAt = leaseRenewedAt = Date.now();
+        this.memory.set(p.name, checkpoint);
         this.events.emit('advanced');
         // PGlite answers without real I/O: yield so a long catch-up does not starve the HTTP server.
         await new Promise((resolve) => setImmediate(resolve));

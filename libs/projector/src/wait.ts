@@ -1,4 +1,4 @@
-import { hasReached, parsePosition, type SqlExecutor } from '@refinery/events';
+import { comparePositions, hasReached, parsePosition, type SqlExecutor } from '@refinery/events';
 
 export interface CatchUpResult {
   caughtUp: boolean;
@@ -16,6 +16,8 @@ export class CatchUpWaiter {
     private readonly db: SqlExecutor,
     private readonly subscribeAdvanced?: (listener: () => void) => () => void,
     private readonly pollMs = 50,
+    /** an in-process runner's checkpoints, which may be ahead of the table */
+    private readonly localCheckpoints?: () => ReadonlyMap<string, string>,
   ) {}
 
   async waitFor(position: string, projections: readonly string[], timeoutMs: number): Promise<CatchUpResult> {
@@ -48,6 +50,13 @@ export class CatchUpWaiter {
       'select name, checkpoint from projection_checkpoints where name in (select jsonb_array_elements_text($1::jsonb))',
       [JSON.stringify(names)],
     );
-    return Object.fromEntries(r.rows.map((row) => [row.name, row.checkpoint]));
+    const result: Record<string, string> = Object.fromEntries(r.rows.map((row) => [row.name, row.checkpoint]));
+    const local = this.localCheckpoints?.();
+    for (const name of names) {
+      const mine = local?.get(name);
+      const stored = result[name];
+      if (mine && (!stored || comparePositions(parsePosition(mine), parsePosition(stored)) > 0)) result[name] = mine;
+    }
+    return result;
   }
 }

@@ -63,7 +63,8 @@ export const recordLabelsProjection: Projection = {
     `);
   },
   async reset(sql) {
-    await sql.exec('delete from rm_record_labels; delete from rm_reference; delete from rm_comments;');
+    // Other projections write their own sources into rm_record_labels (heuristics, weak supervision).
+    await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference'); delete from rm_reference; delete from rm_comments;`);
   },
   async apply(tx, events) {
     for (const e of events as readonly Recorded<Handled>[]) {
