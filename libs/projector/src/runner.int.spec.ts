@@ -150,6 +150,21 @@ for (const backend of testBackends()) {
       expect(status[0]!.version).toBe(2);
     });
 
+    it('a projection that only sees other event types moves its checkpoint: at once in memory, in the table within seconds', async () => {
+      const { projection } = countingProjection('uninterested');
+      const other = { ...projection, handles: ['ContractNoted'] };
+      const runner = new ProjectionRunner(db, store, [other], { pollIntervalMs: 20, log: () => undefined });
+      await runner.start();
+      const { last } = await appendTicks(30);
+      const inProcess = new CatchUpWaiter(db, (l) => runner.onAdvanced(l), 50, () => runner.localCheckpoints());
+      const t0 = Date.now();
+      expect((await inProcess.waitFor(last, ['uninterested'], 5_000)).caughtUp).toBe(true);
+      const fromTable = await new CatchUpWaiter(db).waitFor(last, ['uninterested'], 5_000);
+      await runner.stop();
+      expect(fromTable.caughtUp).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    });
+
     it('waitFor times out honestly when the position is not reached', async () => {
       const result = await new CatchUpWaiter(db).waitFor('999999999/1', ['versioned'], 150);
       expect(result.caughtUp).toBe(false);

@@ -177,11 +177,13 @@ export class ProjectionRunner {
         await this.tail.refresh();
         const batch = this.tail.read(checkpoint, p.handles, limit) ?? (await this.store.readAll(checkpoint, { types: p.handles, limit }));
         limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
-        if (batch.events.length === 0 && batch.checkpoint === checkpoint) {
+        const idle = batch.events.length === 0 && batch.checkpoint === checkpoint;
+        const persistDue = Date.now() - persistedAt >= CHECKPOINT_ONLY_PERSIST_MS;
+        if (idle && (checkpoint === persisted || !persistDue)) {
           await this.sleep(p.name, this.pollMs);
           continue;
         }
-        if (batch.events.length === 0 && Date.now() - persistedAt < CHECKPOINT_ONLY_PERSIST_MS) {
+        if (batch.events.length === 0 && !persistDue) {
           // Only events of other types went by: nothing to write but the checkpoint. Keep it in
           // memory (in-process waiters see it) and persist it at most once a second, instead of a
           // transaction per projection per event on the log.
