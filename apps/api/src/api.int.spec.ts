@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
-import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
-import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
-import { startApiServer, type ApiServer } from './server.ts';
+import { startTestApi, type TestApi } from '../test/product.ts';
 
 const UPLOAD_LIMIT = 64 * 1024;
 /** every request below is made as the first owner, through the token seeded by REFINERY_ADMIN_TOKEN */
@@ -10,34 +8,12 @@ const ADMIN_TOKEN = 'rfy_api-int-spec-admin-token-0123456789';
 
 for (const backend of testBackends()) {
   describe(`API on ${backend.name}`, () => {
-    let platform: Platform;
-    let projector: ProjectorHandle;
-    let api: ApiServer;
-
+    let t: TestApi;
     beforeAll(async () => {
-      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
-      projector = await startProjector(platform, { log: () => undefined });
-      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, maxUploadBytes: UPLOAD_LIMIT, readWaitMs: 5_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
+      t = await startTestApi(backend, { adminToken: ADMIN_TOKEN, config: { maxUploadBytes: UPLOAD_LIMIT, readWaitMs: 5_000 } });
     });
-    afterAll(async () => {
-      await api.close();
-      await projector.stop();
-      await platform.store.close();
-      await backend.cleanup();
-    });
-
-    async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
-      if (body instanceof Uint8Array || typeof body === 'string') init.body = body as BodyInit;
-      else if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(`${api.url}${path}`, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
+    afterAll(() => t.close());
+    const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => t.call(method, path, body, headers);
     const upload = (projectId: string, content: string | Uint8Array, type: string, query = '') =>
       call('POST', `/api/projects/${projectId}/imports${query}`, content, { 'content-type': type });
     async function newProject(name = 'Spam detection') {

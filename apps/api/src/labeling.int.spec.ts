@@ -1,37 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
-import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
-import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
-import { startApiServer, type ApiServer } from './server.ts';
+import { startTestApi, type Json, type TestApi } from '../test/product.ts';
 
 /** requests are made as the first owner, through the token seeded by REFINERY_ADMIN_TOKEN */
 const ADMIN_TOKEN = 'rfy_labeling-int-spec-admin-token-012345';
 
 for (const backend of testBackends()) {
   describe(`labeling API on ${backend.name}`, () => {
-    let platform: Platform;
-    let projector: ProjectorHandle;
-    let api: ApiServer;
+    let t: TestApi;
     let projectId: string;
     let recordIds: string[];
     let last: string;
 
     async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
-      if (typeof body === 'string') init.body = body;
-      else if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(`${api.url}${path}`, init);
-      const text = await res.text();
-      const parsed = text ? JSON.parse(text) : undefined;
-      if (parsed?.position) last = parsed.position;
-      return { status: res.status, body: parsed };
+      const r = await t.call(method, path, body, headers);
+      if (r.body?.position) last = r.body.position;
+      return r;
     }
-    // Response bodies are checked by the assertions themselves.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    type Json = any;
     const ok = async (p: Promise<{ status: number; body: Json }>, status = 200): Promise<Json> => {
       const r = await p;
       expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -45,9 +30,7 @@ for (const backend of testBackends()) {
     };
 
     beforeAll(async () => {
-      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
-      projector = await startProjector(platform, { log: () => undefined });
-      api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 }, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
+      t = await startTestApi(backend, { adminToken: ADMIN_TOKEN, config: { readWaitMs: 10_000 } });
       projectId = (await ok(call('POST', '/api/projects', { name: 'Labeling' }), 201)).id!;
       const jsonl = [
         { id: 'r1', text: 'Acme Corp ships to Berlin.', lang: 'en' },
@@ -59,12 +42,7 @@ for (const backend of testBackends()) {
       await ok(call('POST', `/api/projects/${projectId}/imports?primaryKey=id`, jsonl, { 'content-type': 'application/x-ndjson' }), 201);
       recordIds = ['r1', 'r2', 'r3'];
     });
-    afterAll(async () => {
-      await api.close();
-      await projector.stop();
-      await platform.store.close();
-      await backend.cleanup();
-    });
+    afterAll(() => t.close());
 
     let sentiment: string;
     let entities: string;
