@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { testBackends } from '@refinery/events/testing';
-import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
-import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
-import { startApiServer, type ApiServer } from './server.ts';
+import type { Platform } from '@refinery/runtime';
+import type { ApiServer } from './server.ts';
+import { startTestApi, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_browser-int-spec-admin-token-0123456789';
 
@@ -16,8 +16,8 @@ interface Res {
 
 for (const backend of testBackends()) {
   describe(`data browser on ${backend.name}`, () => {
+    let product: TestApi;
     let platform: Platform;
-    let projector: ProjectorHandle;
     let api: ApiServer;
     let P: string;
     let last = '';
@@ -74,10 +74,8 @@ for (const backend of testBackends()) {
     ];
 
     beforeAll(async () => {
-      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
-      projector = await startProjector(platform, { log: () => undefined });
-      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), localCheckpoints: () => projector.runner.localCheckpoints(), log: () => undefined });
+      product = await startTestApi(backend, { adminToken: ADMIN_TOKEN, config: { readWaitMs: 10_000 } });
+      ({ platform, api } = product);
       me = (await ok(call('GET', '/api/auth/me'))).user.id;
       P = (await ok(call('POST', '/api/projects', { name: 'Browser' }), 201)).id;
       const jsonl = RECORDS.map((r) => JSON.stringify(r)).join('\n');
@@ -107,12 +105,7 @@ for (const backend of testBackends()) {
       // A disagreement between annotators (a second annotator needs a second account; the flag is what the filter reads).
       await platform.db.query(`update rm_reference set disagreement = true where project_id = $1 and record_id = 'r3'`, [P]);
     });
-    afterAll(async () => {
-      await api?.close();
-      await projector?.stop();
-      await platform?.store.close();
-      await backend.cleanup();
-    });
+    afterAll(() => product.close());
 
     it('filters attributes with every operator, typed by the attribute', async () => {
       expect(await ids(undefined)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
