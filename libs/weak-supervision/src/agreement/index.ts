@@ -1,0 +1,3 @@
+export * from './matrix.ts';
+export * from './nominal.ts';
+export * from './spans.ts';
