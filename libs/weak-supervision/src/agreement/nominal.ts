@@ -2,7 +2,7 @@
  * Agreement statistics for nominal codes: pairwise percent agreement and Cohen's κ, Fleiss' κ and
  * Krippendorff's α (nominal, missing values allowed).
  *
- * Conventions (also in docs/weak-supervision.md, "Inter-annotator agreement"):
+ * Conventions (also in docs/agreement.md):
  * - Undefined statistics are `null`, never `NaN`: no shared items / no items with ≥ 2 ratings, or
  *   an expected agreement of 1 (every rating in the same single category, so κ and α are 0/0).
  * - Fleiss' κ with unequal numbers of raters per item: items with fewer than 2 ratings are
