@@ -1,37 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
 import { heuristicStreamId } from '@refinery/events';
-import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
-import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
+import type { Platform } from '@refinery/runtime';
 import { CatchUpWaiter } from '@refinery/projector';
 import { heuristicRunReactor, startWorkers, type WorkersHandle } from '@refinery/workers';
 import { PythonPool } from '@refinery/sandbox';
-import { startApiServer, type ApiServer } from './server.ts';
+import { startTestApi, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_heuristics-int-spec-admin-token-012345';
 
 for (const backend of testBackends()) {
   describe(`heuristics on ${backend.name}`, () => {
     let platform: Platform;
-    let projector: ProjectorHandle;
     let workers: WorkersHandle;
     let pool: PythonPool;
-    let api: ApiServer;
     let P: string;
     let taskId: string;
     const label: Record<string, string> = {};
 
-    async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
-      if (typeof body === 'string') init.body = body;
-      else if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(`${api.url}${url}`, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
+    let product: TestApi;
+    const call = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => product.call(method, url, body, headers);
     async function ok(p: ReturnType<typeof call>, status = 200) {
       const r = await p;
       expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -57,28 +45,30 @@ for (const backend of testBackends()) {
     const lf = (language: string, code: string, name = 'lf') => create({ name, type: 'labeling_function', language, code });
 
     beforeAll(async () => {
-      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
-      projector = await startProjector(platform, { log: () => undefined });
       pool = new PythonPool({ size: 2, log: () => undefined });
-      const waiter = new CatchUpWaiter(platform.db);
-      const reactor = heuristicRunReactor({
-        db: platform.db,
-        store: platform.store,
-        artifacts: platform.artifacts,
-        pythonPool: pool,
-        sandboxBatch: 4,
-        readBatch: 8,
-        progressIntervalMs: 0,
-        cancelCheckMs: 0,
-        concurrency: 3,
-        log: () => undefined,
-        waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'heuristics'], 10_000)),
+      product = await startTestApi(backend, {
+        adminToken: ADMIN_TOKEN,
+        config: { readWaitMs: 10_000 },
+        alongside: async (p) => {
+          const waiter = new CatchUpWaiter(p.db);
+          const reactor = heuristicRunReactor({
+            db: p.db,
+            store: p.store,
+            artifacts: p.artifacts,
+            pythonPool: pool,
+            sandboxBatch: 4,
+            readBatch: 8,
+            progressIntervalMs: 0,
+            cancelCheckMs: 0,
+            concurrency: 3,
+            log: () => undefined,
+            waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'heuristics'], 10_000)),
+          });
+          workers = await startWorkers(p, { reactors: [reactor], log: () => undefined });
+          return { stop: async () => (await workers.stop(), await pool.close()) };
+        },
       });
-      workers = await startWorkers(platform, { reactors: [reactor], log: () => undefined });
-      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
-      // the seeded admin token works once the identity read model has it
-      for (let i = 0; i < 200 && (await call('GET', '/api/projects')).status === 401; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      platform = product.platform;
 
       P = (await ok(call('POST', '/api/projects', { name: 'Heuristics' }), 201)).id;
       const texts = ['Check out my channel', 'Great song!', 'Subscribe to Acme for free stuff', 'I love this song so much', 'nice', 'Visit http://spam.example', 'Globex rules', 'what a voice'];
@@ -87,14 +77,7 @@ for (const backend of testBackends()) {
       taskId = (await ok(call('POST', `/api/projects/${P}/tasks`, { name: 'Spam', kind: 'single_label' }), 201)).id;
       for (const name of ['HAM', 'SPAM']) label[name] = (await ok(call('POST', `/api/projects/${P}/tasks/${taskId}/labels`, { name }), 201)).id;
     }, 60_000);
-    afterAll(async () => {
-      await api?.close();
-      await workers?.stop();
-      await pool?.close();
-      await projector?.stop();
-      await platform?.store.close();
-      await backend.cleanup();
-    });
+    afterAll(() => product.close());
 
     it('refuses invalid heuristics with the error shape', async () => {
       await refused(call('POST', `/api/projects/${P}/heuristics`, { name: 'x', taskId, type: 'nope' }), 400, 'invalid_request');
@@ -103,7 +86,7 @@ for (const backend of testBackends()) {
       await refused(call('POST', `/api/projects/${P}/heuristics`, { name: 'x', taskId, type: 'lookup_list', lookupListId: 'nope', labelId: label.SPAM }), 404, 'lookup_list_not_found');
       await refused(call('POST', `/api/projects/${P}/heuristics/nope/runs`, {}), 404, 'heuristic_not_found');
       await refused(call('GET', `/api/projects/${P}/heuristics/nope`), 404, 'heuristic_not_found');
-      const anonymous = await fetch(`${api.url}/api/projects/${P}/heuristics`);
+      const anonymous = await fetch(`${product.api.url}/api/projects/${P}/heuristics`);
       expect(anonymous.status).toBe(401);
     });
 

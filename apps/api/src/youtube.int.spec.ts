@@ -9,11 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
-import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
-import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
 import { startWorkers, type WorkersHandle } from '@refinery/workers';
 import { PythonPool } from '@refinery/sandbox';
-import { startApiServer, type ApiServer } from './server.ts';
+import { startTestApi, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_youtube-int-spec-admin-token-0123456789';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -60,23 +58,11 @@ const LFS: Array<{ name: string; javascript: string; python: string }> = [
 
 for (const backend of testBackends()) {
   describe(`YouTube spam heuristics through the product on ${backend.name}`, () => {
-    let platform: Platform;
-    let projector: ProjectorHandle;
     let workers: WorkersHandle;
     let pool: PythonPool;
-    let api: ApiServer;
 
-    async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } };
-      if (typeof body === 'string') init.body = body;
-      else if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] = 'application/json';
-      }
-      const res = await fetch(`${api.url}${url}`, init);
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    }
+    let product: TestApi;
+    const call = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => product.call(method, url, body, headers);
     async function ok(p: ReturnType<typeof call>, status = 200) {
       const r = await p;
       expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -84,23 +70,17 @@ for (const backend of testBackends()) {
     }
 
     beforeAll(async () => {
-      platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
-      projector = await startProjector(platform, { log: () => undefined });
       pool = new PythonPool({ size: 2, log: () => undefined });
-      workers = await startWorkers(platform, { pythonPool: pool });
-      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 30_000 };
-      api = await startApiServer(platform, config, { onAdvanced: (l) => projector.runner.onAdvanced(l), log: () => undefined });
-      // the seeded admin token works once the identity read model has it
-      for (let i = 0; i < 200 && (await call('GET', '/api/projects')).status === 401; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      product = await startTestApi(backend, {
+        adminToken: ADMIN_TOKEN,
+        config: { readWaitMs: 30_000 },
+        alongside: async (p) => {
+          workers = await startWorkers(p, { pythonPool: pool });
+          return { stop: async () => (await workers.stop(), await pool.close()) };
+        },
+      });
     }, 60_000);
-    afterAll(async () => {
-      await api?.close();
-      await workers?.stop();
-      await pool?.close();
-      await projector?.stop();
-      await platform?.store.close();
-      await backend.cleanup();
-    });
+    afterAll(() => product.close());
 
     it('the label matrix equals weak_labels columns 0–6 for every record, in JavaScript and in Python', async () => {
       expect(records.length).toBe(1956);

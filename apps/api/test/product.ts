@@ -25,16 +25,25 @@ export interface TestApi {
  * The API with an in-process projector on a fresh database of `backend`, as `refinery start`
  * wires them; every request is made as the first owner through a seeded admin token.
  */
-export async function startTestApi(backend: TestBackend, options: { adminToken: string; config?: Partial<RuntimeConfig> }): Promise<TestApi> {
+export async function startTestApi(
+  backend: TestBackend,
+  options: {
+    adminToken: string;
+    config?: Partial<RuntimeConfig>;
+    /** started after the projector, stopped before it (e.g. workers with a test Python pool) */
+    alongside?: (platform: Platform) => Promise<{ stop(): Promise<void> }>;
+  },
+): Promise<TestApi> {
   const platform = await platformOn(await backend.open(), backend.name === 'pglite' ? 'embedded' : 'server');
   const projector = await startProjector(platform, { log: () => undefined });
+  const extra = await options.alongside?.(platform);
   const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: options.adminToken }), port: 0, ...options.config };
   const api = await startApiServer(platform, config, {
     onAdvanced: (l) => projector.runner.onAdvanced(l),
     localCheckpoints: () => projector.runner.localCheckpoints(),
     log: () => undefined,
   });
-  return {
+  const product: TestApi = {
     platform,
     projector,
     api,
@@ -51,9 +60,13 @@ export async function startTestApi(backend: TestBackend, options: { adminToken: 
     },
     async close() {
       await api.close();
+      await extra?.stop();
       await projector.stop();
       await platform.store.close();
       await backend.cleanup();
     },
   };
+  // The seeded admin token works once the identity read model has it.
+  for (let i = 0; i < 200 && (await product.call('GET', '/api/auth/me')).status === 401; i++) await new Promise((r) => setTimeout(r, 50));
+  return product;
 }
