@@ -27,6 +27,13 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { title: 'Settings' },
   },
+  {
+    path: '/projects/:id/heuristics',
+    name: 'heuristics',
+    component: () => import('./views/HeuristicsView.vue'),
+    props: true,
+    meta: { title: 'Heuristics' },
+  },
   { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInView.vue'), meta: { title: 'Sign in', public: true } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];

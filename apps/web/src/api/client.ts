@@ -31,6 +31,16 @@ import type {
   Slice,
   TasksConfig,
 } from './types';
+import type {
+  Heuristic,
+  HeuristicChanges,
+  HeuristicDetail,
+  HeuristicRun,
+  LookupList,
+  LookupListInput,
+  NewHeuristic,
+  RunRequested,
+} from './types';
 
 type Query = Record<string, string | number | null | undefined>;
 
@@ -467,4 +477,59 @@ export async function checkReady(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+// --- heuristics and lookup lists (docs/heuristics.md) ---------------------------------------
+
+const heuristicPath = (projectId: string, heuristicId: string) => `${projectPath(projectId)}/heuristics/${enc(heuristicId)}`;
+
+export async function listHeuristics(projectId: string, options: { after?: string | null } = {}): Promise<Heuristic[]> {
+  const body = await request<{ heuristics: Heuristic[] }>('GET', `${projectPath(projectId)}/heuristics`, { query: { after: options.after } });
+  return body.heuristics;
+}
+
+export function getHeuristic(projectId: string, heuristicId: string, options: { after?: string | null } = {}): Promise<HeuristicDetail> {
+  return request<HeuristicDetail>('GET', heuristicPath(projectId, heuristicId), { query: { after: options.after } });
+}
+
+export function createHeuristic(projectId: string, heuristic: NewHeuristic): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${projectPath(projectId)}/heuristics`, { body: heuristic });
+}
+
+export function updateHeuristic(projectId: string, heuristicId: string, changes: HeuristicChanges): Promise<WriteResult> {
+  return request<WriteResult>('PATCH', heuristicPath(projectId, heuristicId), { body: changes });
+}
+
+export function deleteHeuristic(projectId: string, heuristicId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', heuristicPath(projectId, heuristicId));
+}
+
+export function runHeuristic(projectId: string, heuristicId: string, options: { sample?: number } = {}): Promise<RunRequested> {
+  const body = options.sample !== undefined ? { sample: options.sample } : {};
+  return request<RunRequested>('POST', `${heuristicPath(projectId, heuristicId)}/runs`, { body });
+}
+
+export function getHeuristicRun(projectId: string, heuristicId: string, runId: string, options: { after?: string | null } = {}): Promise<HeuristicRun> {
+  return request<HeuristicRun>('GET', `${heuristicPath(projectId, heuristicId)}/runs/${enc(runId)}`, { query: { after: options.after } });
+}
+
+export function cancelHeuristicRun(projectId: string, heuristicId: string, runId: string): Promise<WriteResult> {
+  return request<WriteResult>('POST', `${heuristicPath(projectId, heuristicId)}/runs/${enc(runId)}/cancel`);
+}
+
+export async function listLookupLists(projectId: string, options: { after?: string | null } = {}): Promise<LookupList[]> {
+  const body = await request<{ lookupLists: LookupList[] }>('GET', `${projectPath(projectId)}/lookup-lists`, { query: { after: options.after } });
+  return body.lookupLists;
+}
+
+export function createLookupList(projectId: string, list: LookupListInput): Promise<CreatedResult> {
+  return request<CreatedResult>('POST', `${projectPath(projectId)}/lookup-lists`, { body: list });
+}
+
+export function saveLookupList(projectId: string, listId: string, list: LookupListInput): Promise<WriteResult> {
+  return request<WriteResult>('PUT', `${projectPath(projectId)}/lookup-lists/${enc(listId)}`, { body: list });
+}
+
+export function deleteLookupList(projectId: string, listId: string): Promise<WriteResult> {
+  return request<WriteResult>('DELETE', `${projectPath(projectId)}/lookup-lists/${enc(listId)}`);
 }

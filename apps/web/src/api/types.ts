@@ -278,3 +278,119 @@ export interface SessionRecordsPage {
 }
 
 export type ExportFormat = 'json' | 'jsonl' | 'csv';
+
+// --- heuristics (docs/heuristics.md) --------------------------------------------------------
+
+export type HeuristicType = 'labeling_function' | 'lookup_list' | 'external';
+export type HeuristicLanguage = 'javascript' | 'typescript' | 'python';
+export type HeuristicRunStatus = 'requested' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type HeuristicErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'invalid_output' | 'configuration' | 'internal';
+
+export interface HeuristicRunError {
+  kind: HeuristicErrorKind;
+  message: string;
+  recordId?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface HeuristicRun {
+  runId: string;
+  heuristicId: string;
+  codeHash: string;
+  sample: number | null;
+  status: HeuristicRunStatus;
+  done: number;
+  total: number | null;
+  requestedAt: string;
+  requestedBy: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  counts: { records: number; votes: number; byLabel: Record<string, number> } | null;
+  votesArtifact: string | null;
+  error: HeuristicRunError | null;
+}
+
+export interface HeuristicLabelStats {
+  hits: number;
+  checked: number;
+  correct: number;
+  referenceCount: number;
+  precision: number | null;
+  recall: number | null;
+}
+
+export interface HeuristicStats {
+  coverage: number;
+  hits: number;
+  overlaps: number;
+  conflicts: number;
+  checked: number;
+  correct: number;
+  precision: number | null;
+  recall: number | null;
+  byLabel: Record<string, HeuristicLabelStats>;
+}
+
+export interface Heuristic {
+  id: string;
+  taskId: string;
+  name: string;
+  description: string;
+  type: HeuristicType;
+  language: HeuristicLanguage | null;
+  code: string | null;
+  codeHash: string | null;
+  lookupListId: string | null;
+  labelId: string | null;
+  attribute: string | null;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  currentRunId: string | null;
+  latestRun: HeuristicRun | null;
+  stats: HeuristicStats | null;
+}
+
+export interface HeuristicDetail extends Heuristic {
+  runs: HeuristicRun[];
+}
+
+export interface NewHeuristic {
+  name: string;
+  description?: string;
+  taskId: string;
+  type: HeuristicType;
+  language?: HeuristicLanguage;
+  code?: string;
+  lookupListId?: string;
+  labelId?: string;
+  attribute?: string;
+}
+
+export interface HeuristicChanges {
+  name?: string;
+  description?: string;
+  code?: string;
+  expectedRevision?: string;
+}
+
+export interface RunRequested extends WriteResult {
+  runId: string;
+}
+
+export interface LookupList {
+  id: string;
+  name: string;
+  terms: string[];
+  caseInsensitive: boolean;
+  wholeWord: boolean;
+  updatedAt: string;
+}
+
+export interface LookupListInput {
+  name: string;
+  terms: string[];
+  caseInsensitive?: boolean;
+  wholeWord?: boolean;
+}
