@@ -1,0 +1,71 @@
+/**
+ * Heuristics in the browser: write a labeling function, run it over the project through the
+ * workers, see its status and statistics; a function that throws shows the kind, line and record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { apiAs, authenticate, startAuthenticatedProduct } from './labeling-support';
+import { launchBrowser, screenshot, type LaunchedBrowser, type RunningProduct } from './support';
+
+describe('heuristics in the browser', () => {
+  let product: RunningProduct | undefined;
+  let browser: LaunchedBrowser | undefined;
+  let page: Page;
+  let projectId: string;
+
+  beforeAll(async () => {
+    product = await startAuthenticatedProduct();
+    browser = await launchBrowser({ signInTo: product });
+    await authenticate(browser.context);
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    projectId = (await apiAs<{ id: string }>(product, '/api/projects', { method: 'POST', body: { name: 'YouTube comments' } })).id;
+    const texts = ['Check out my channel!', 'great song', 'please subscribe', 'nice', 'check it out now', 'love this'];
+    const imported = await fetch(`${product.url}/api/projects/${projectId}/imports?primaryKey=id`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer rfy_e2e_labeling_token_0123456789abcdef', 'content-type': 'application/x-ndjson' },
+      body: texts.map((text, i) => JSON.stringify({ id: `c${i + 1}`, text })).join('\n'),
+    });
+    expect(imported.status).toBe(201);
+    const task = await apiAs<{ id: string }>(product, `/api/projects/${projectId}/tasks`, { method: 'POST', body: { name: 'Spam', kind: 'single_label' } });
+    for (const name of ['HAM', 'SPAM']) await apiAs(product, `/api/projects/${projectId}/tasks/${task.id}/labels`, { method: 'POST', body: { name } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await product?.stop();
+  });
+
+  async function create(name: string, code: string): Promise<void> {
+    await page.getByTestId('heuristic-name').fill(name);
+    await page.getByTestId('heuristic-language').selectOption('javascript');
+    await page.getByTestId('heuristic-create-form').getByTestId('code-editor').fill(code);
+    await page.getByTestId('heuristic-create').click();
+    // the new heuristic opens in the detail panel (replacing any other)
+    await page.locator('[data-testid="heuristic-detail"]', { hasText: name }).waitFor();
+  }
+
+  it('creates a labeling function, runs it through the workers and shows its statistics', async () => {
+    await page.goto(`${product!.url}/projects/${projectId}/heuristics`);
+    await page.getByTestId('heuristic-create-form').waitFor();
+    await create('check out', 'function lf(record) {\n  if (/check.*out/i.test(record.text)) return "SPAM";\n}');
+    await page.getByTestId('heuristic-run').click();
+    const row = page.locator('[data-testid^="heuristic-row-"]', { hasText: 'check out' });
+    await row.getByText('completed').waitFor({ timeout: 60_000 });
+    // 2 of 6 comments match /check.*out/i
+    await row.getByText('33.3%').waitFor();
+    await screenshot(page, 'heuristics-01-completed');
+  });
+
+  it('a function that throws fails its run with the kind, the line and the record', async () => {
+    await create('broken', 'function lf(record) {\n  if (record.text.length < 5) {\n    throw new Error("too short");\n  }\n}');
+    await page.getByTestId('heuristic-detail').getByTestId('heuristic-run').click();
+    const error = page.getByTestId('heuristic-run-error');
+    await error.waitFor({ timeout: 60_000 });
+    const text = (await error.textContent()) ?? '';
+    expect(text).toContain('line 3');
+    expect(text).toContain('c4'); // "nice" is the first record shorter than 5 characters
+    expect(text).toContain('too short');
+    await page.getByTestId('code-error-line').waitFor();
+    await screenshot(page, 'heuristics-02-failed');
+  });
+});
