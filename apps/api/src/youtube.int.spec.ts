@@ -4,57 +4,17 @@
  * the API and the workers; the label matrix must equal columns 0–6 of `weak_labels` for every
  * record (abstain = -1, HAM = 0, SPAM = 1).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
 import { startWorkers, type WorkersHandle } from '@refinery/workers';
 import { PythonPool } from '@refinery/sandbox';
+import { loadYoutubeComments, YOUTUBE_LFS as LFS } from '@refinery/sandbox/testing';
 import { startTestApi, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_youtube-int-spec-admin-token-0123456789';
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataDir = path.resolve(repoRoot, '../shared/ws-data/youtube');
-
-interface Row {
-  weak_labels: number[];
-  data: { text: string };
-}
-const records: Array<{ id: string; text: string }> = [];
-const expected: number[][] = [];
-for (const split of ['train', 'valid', 'test']) {
-  const rows = JSON.parse(readFileSync(path.join(dataDir, `${split}.json`), 'utf8')) as Record<string, Row>;
-  const keys = Object.keys(rows).sort((a, b) => Number(a) - Number(b));
-  for (const k of keys) {
-    records.push({ id: `${split}-${k}`, text: rows[k]!.data.text });
-    expected.push(rows[k]!.weak_labels.slice(0, 7));
-  }
-}
-
-// The logic of libs/sandbox/src/youtube.int.spec.ts (which explains the whitespace and regex choices).
-const PY_WS = String.raw`[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+`;
-const jsKeyword = (words: string[], label: string) =>
-  `function lf(record) {\n  const text = record.text.toLowerCase();\n  if (${JSON.stringify(words)}.some((w) => text.includes(w))) return ${JSON.stringify(label)};\n}\n`;
-const pyKeyword = (words: string[], label: string) =>
-  `def lf(record):\n    text = record["text"].lower()\n    if any(w in text for w in ${JSON.stringify(words)}):\n        return ${JSON.stringify(label)}\n    return None\n`;
-const LFS: Array<{ name: string; javascript: string; python: string }> = [
-  { name: 'keyword_my', javascript: jsKeyword(['my'], 'SPAM'), python: pyKeyword(['my'], 'SPAM') },
-  { name: 'keyword_subscribe', javascript: jsKeyword(['subscribe'], 'SPAM'), python: pyKeyword(['subscribe'], 'SPAM') },
-  { name: 'keyword_link', javascript: jsKeyword(['http'], 'SPAM'), python: pyKeyword(['http'], 'SPAM') },
-  { name: 'keyword_please', javascript: jsKeyword(['please', 'plz'], 'SPAM'), python: pyKeyword(['please', 'plz'], 'SPAM') },
-  { name: 'keyword_song', javascript: jsKeyword(['song'], 'HAM'), python: pyKeyword(['song'], 'HAM') },
-  {
-    name: 'regex_check_out',
-    javascript: 'function lf(record) {\n  return /check[^\\n]*out/i.test(record.text) ? "SPAM" : undefined;\n}\n',
-    python: 'import re\n\ndef lf(record):\n    return "SPAM" if re.search(r"check.*out", record["text"], flags=re.I) else None\n',
-  },
-  {
-    name: 'short_comment',
-    javascript: `const WS = /${PY_WS}/;\nfunction lf(record) {\n  const words = record.text.split(WS).filter((w) => w.length > 0);\n  return words.length < 5 ? "HAM" : null;\n}\n`,
-    python: 'def lf(record):\n    return "HAM" if len(record["text"].split()) < 5 else None\n',
-  },
-];
+const comments = loadYoutubeComments();
+const records = comments.map((c) => ({ id: `${c.split}-${c.index}`, text: c.text }));
+const expected = comments.map((c) => c.expected);
 
 for (const backend of testBackends()) {
   describe(`YouTube spam heuristics through the product on ${backend.name}`, () => {
