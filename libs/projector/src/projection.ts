@@ -1,4 +1,4 @@
-import type { Recorded, SqlExecutor } from '@refinery/events';
+import type { Recorded, SqlDatabase, SqlExecutor } from '@refinery/events';
 
 /**
  * A read model built from the log. `apply` runs inside the transaction that also stores the
@@ -30,3 +30,15 @@ create table if not exists projection_checkpoints (
   last_error  text
 );
 `;
+
+/**
+ * Creates the checkpoint table and the consumers' own tables (projections and reactors share
+ * `projection_checkpoints`); safe to call from several processes at once.
+ */
+export async function setupCheckpoints(db: SqlDatabase, consumers: readonly { setup?(sql: SqlExecutor): Promise<void> }[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(7263002)');
+    await tx.exec(PROJECTOR_SCHEMA);
+    for (const c of consumers) await c.setup?.(tx);
+  });
+}

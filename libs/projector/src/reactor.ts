@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatPosition, START, type EventStore, type Recorded, type SqlDatabase, type SqlExecutor } from '@refinery/events';
-import { PROJECTOR_SCHEMA } from './projection.ts';
+import { setupCheckpoints } from './projection.ts';
+import type { ProjectionRunnerOptions } from './runner.ts';
 
 /**
  * A reactor does work in response to events and appends the outcome to the log (a heuristic run,
@@ -30,13 +31,8 @@ export interface ReactorSignal {
   readonly stopped: boolean;
 }
 
-export interface ReactorRunnerOptions {
-  instanceId?: string;
-  leaseMs?: number;
-  pollIntervalMs?: number;
-  retryDelayMs?: number;
-  log?: (message: string) => void;
-}
+/** the same knobs as the projection runner (retries default to 1 s: reactors do heavier work) */
+export type ReactorRunnerOptions = ProjectionRunnerOptions;
 
 export class ReactorRunner {
   readonly instanceId: string;
@@ -63,11 +59,7 @@ export class ReactorRunner {
   }
 
   async start(): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query('select pg_advisory_xact_lock(7263002)');
-      await tx.exec(PROJECTOR_SCHEMA);
-      for (const r of this.reactors) await r.setup?.(tx);
-    });
+    await setupCheckpoints(this.db, this.reactors);
     this.unsubscribe = this.store.onAppended?.(() => this.wakeAll());
     for (const r of this.reactors) this.loops.push(this.run(r));
   }

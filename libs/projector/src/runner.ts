@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { formatPosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
-import { PROJECTOR_SCHEMA, type Projection } from './projection.ts';
+import { setupCheckpoints, type Projection } from './projection.ts';
 import { LogTail } from './tail.ts';
 
 export interface ProjectionRunnerOptions {
@@ -77,11 +77,7 @@ export class ProjectionRunner {
 
   /** creates checkpoint and read-model tables; safe to call from several processes */
   static async setup(db: SqlDatabase, projections: readonly Projection[]): Promise<void> {
-    await db.transaction(async (tx) => {
-      await tx.query('select pg_advisory_xact_lock(7263002)');
-      await tx.exec(PROJECTOR_SCHEMA);
-      for (const p of projections) await p.setup(tx);
-    });
+    await setupCheckpoints(db, projections);
   }
 
   async start(): Promise<void> {
