@@ -165,6 +165,17 @@ for (const backend of testBackends()) {
       expect(Date.now() - t0).toBeLessThan(5_000);
     });
 
+    it('with a short lease (renewed every second) a checkpoint-only advance still reaches the table', async () => {
+      const { projection } = countingProjection('short-lease');
+      const other = { ...projection, handles: ['ContractNoted'] };
+      const runner = new ProjectionRunner(db, store, [other], { pollIntervalMs: 20, leaseMs: 1500, log: () => undefined });
+      await runner.start();
+      const { last } = await appendTicks(5);
+      const fromTable = await new CatchUpWaiter(db).waitFor(last, ['short-lease'], 5_000);
+      await runner.stop();
+      expect(fromTable.caughtUp).toBe(true);
+    });
+
     it('waitFor times out honestly when the position is not reached', async () => {
       const result = await new CatchUpWaiter(db).waitFor('999999999/1', ['versioned'], 150);
       expect(result.caughtUp).toBe(false);

@@ -32,6 +32,8 @@ class LeaseLostError extends Error {}
 
 /** how often a checkpoint that only skipped other event types is written (ms) */
 const CHECKPOINT_ONLY_PERSIST_MS = 1000;
+/** how old a read of the log tail may be when no append was announced since (ms) */
+const TAIL_MAX_AGE_MS = 20;
 
 /**
  * Runs projections: one loop per projection, one active instance per projection across
@@ -82,7 +84,10 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await ProjectionRunner.setup(this.db, this.projections);
-    this.unsubscribe = this.store.onAppended?.(() => this.wakeAll());
+    this.unsubscribe = this.store.onAppended?.(() => {
+      this.tail.invalidate();
+      this.wakeAll();
+    });
     for (const p of this.projections) this.loops.set(p.name, this.run(p));
   }
 
@@ -156,11 +161,18 @@ export class ProjectionRunner {
     while (!this.stopped) {
       try {
         if (checkpoint === undefined || Date.now() - leaseRenewedAt > this.leaseMs / 3) {
-          checkpoint = persisted = await this.acquire(p);
-          persistedAt = Date.now();
-          if (checkpoint === undefined) {
+          const stored = await this.acquire(p);
+          if (stored === undefined) {
+            checkpoint = persisted = undefined;
             await this.sleep(p.name, Math.min(this.leaseMs / 3, 1000));
             continue;
+          }
+          // Renewing a lease this loop already held keeps its in-memory checkpoint and persist
+          // timer: resetting them on every renewal meant that with short leases (renewal at least
+          // once a second) a checkpoint-only advance was never persisted.
+          if (checkpoint === undefined || stored !== persisted) {
+            checkpoint = persisted = stored;
+            persistedAt = Date.now();
           }
           leaseRenewedAt = Date.now();
         }
@@ -170,7 +182,9 @@ export class ProjectionRunner {
           this.rebuildRequests.delete(p.name);
           this.events.emit('rebuilt');
         }
-        await this.tail.refresh();
+        // Without a new append the tail is re-read at most every TAIL_MAX_AGE_MS (events of
+        // transactions that commit late become visible without a notification).
+        await this.tail.ensureFresh(Math.min(TAIL_MAX_AGE_MS, this.pollMs));
         const batch = this.tail.read(checkpoint, p.handles, limit) ?? (await this.store.readAll(checkpoint, { types: p.handles, limit }));
         limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
         const idle = batch.events.length === 0 && batch.checkpoint === checkpoint;
@@ -202,6 +216,9 @@ export class ProjectionRunner {
             [p.name, batch.checkpoint, this.leaseMs],
           );
         });
+        // Our commit may have been what kept other writers' events invisible (xmin): look again.
+        // (PGlite runs one transaction at a time, so nothing is ever held back there.)
+        if (this.db.dialect === 'pg') this.tail.invalidate();
         checkpoint = persisted = batch.checkpoint;
         persistedAt = leaseRenewedAt = Date.now();
         this.memory.set(p.name, checkpoint);
