@@ -52,7 +52,7 @@ export class ReactorRunner {
     options: ReactorRunnerOptions = {},
   ) {
     this.instanceId = options.instanceId ?? `reactor-${randomUUID()}`;
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 5_000; // takeover within ~6 s, see docs/scaling.md
     this.pollMs = options.pollIntervalMs ?? 250;
     this.retryMs = options.retryDelayMs ?? 1000;
     this.log = options.log ?? ((m) => console.error(m));

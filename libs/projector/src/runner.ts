@@ -64,7 +64,7 @@ export class ProjectionRunner {
     options: ProjectionRunnerOptions = {},
   ) {
     this.instanceId = options.instanceId ?? `projector-${randomUUID()}`;
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 5_000; // takeover within ~6 s, see docs/scaling.md
     this.pollMs = options.pollIntervalMs ?? 250;
     this.retryMs = options.retryDelayMs ?? 500;
     this.log = options.log ?? ((m) => console.error(m));

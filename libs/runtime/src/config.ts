@@ -57,7 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     databaseMaxConnections: integer(env, 'DATABASE_MAX_CONNECTIONS', 10, 1, 1000),
     maxUploadBytes: integer(env, 'REFINERY_MAX_UPLOAD_BYTES', 200 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     readWaitMs: integer(env, 'REFINERY_READ_WAIT_MS', 10_000, 0, 300_000),
-    projectorLeaseMs: integer(env, 'REFINERY_PROJECTOR_LEASE_MS', 10_000, 500, 600_000),
+    // 5 s: a killed projector's work resumes within about 6 s (bench/results/failover-2026-11-27.md).
+    projectorLeaseMs: integer(env, 'REFINERY_PROJECTOR_LEASE_MS', 5_000, 500, 600_000),
     identity: identityConfig(env),
   };
 }
