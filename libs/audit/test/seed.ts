@@ -1,4 +1,4 @@
-import { catalog, membershipStreamId, PostgresEventStore, projectStreamId, recordStreamId, importStreamId, SqlArtifactStore, userStreamId, heuristicStreamId, type SqlDatabase } from '@refinery/events';
+import { catalog, hasReached, membershipStreamId, PostgresEventStore, projectStreamId, recordStreamId, importStreamId, SqlArtifactStore, userStreamId, heuristicStreamId, type SqlDatabase } from '@refinery/events';
 
 export const alice = '11111111-1111-4111-8111-111111111111';
 export const bob = '22222222-2222-4222-8222-222222222222';
@@ -86,6 +86,9 @@ export async function seedLog(db: SqlDatabase): Promise<SeededLog> {
   await step(undefined, h, 'HeuristicRunRequested', { projectId: projectA, heuristicId: 'h1', runId, codeHash });
   await step('run', h, 'HeuristicRunCompleted', { projectId: projectA, heuristicId: 'h1', runId, codeHash, votesArtifact, counts: { records: 3, votes: 2, byLabel: { pos: 2 } }, durationMs: 12 });
   await label('last', projectA, 'r3', bob, ['pos']);
-  await label(undefined, projectB, 'r2', bob, ['pos']);
+  const end = await label(undefined, projectB, 'r2', bob, ['pos']);
+  // On a shared PostgreSQL server another session's open transaction holds the head back (the
+  // snapshot xmin is cluster-wide): wait until the log's head covers what was just written.
+  for (let i = 0; i < 600 && !hasReached(await store.head(), end.position); i++) await new Promise((r) => setTimeout(r, 50));
   return { store, artifacts, clock, marks };
 }
