@@ -1,0 +1,3 @@
+export { metricsProjection } from './projection.ts';
+export * from './queries.ts';
+export * from './agreement.ts';
