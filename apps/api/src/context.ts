@@ -22,6 +22,8 @@ export interface ApiContext {
   /** is the projector running and the database reachable? for /readyz */
   readiness: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
   log: (message: string) => void;
+  /** live session documents (apps/api/src/live): told when claims change so open documents mirror them */
+  live?: { claimsChanged(projectId: string, sessionId: string): void };
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {

@@ -8,6 +8,7 @@ import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
 import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
 import { canonicalPermission, mountRoutes, projectParam, type AnyRoute } from './http/routes.ts';
 import { startApiServer, type ApiServer } from './server.ts';
+import { connectLive, liveUrl, rawUpgrade, until } from './live/testing.ts';
 
 const ADMIN_TOKEN = 'rfy_permissions-int-spec-admin-token-0123';
 
@@ -140,6 +141,39 @@ for (const backend of testBackends()) {
       }
       expect(mismatches).toEqual([]);
       expect(checked).toBe(routes.length * SUBJECTS.length);
+    });
+
+    it('walks the live-session WebSocket for every subject: 401 / 403 on upgrade, read-only for who may only watch', async () => {
+      const projectId = await projectWithTeam();
+      // a team session whose annotator list is empty: the annotator role may watch, not work
+      const started = await call('post', `/api/projects/${projectId}/sessions`, { token: ADMIN_TOKEN, body: { name: 'Walk', distribution: { overlap: 1, annotators: [] } } });
+      expect(started.status).toBe(201);
+      const sessionId = (started.body as unknown as { id: string }).id;
+      const observer = await connectLive(api.url, projectId, sessionId, ADMIN_TOKEN);
+      const mismatches: string[] = [];
+      try {
+        for (const subject of SUBJECTS) {
+          const token = tokens.get(subject);
+          const expected = allowed(subject, 'project:read');
+          if (!expected) {
+            const r = await rawUpgrade(`${liveUrl(api.url, projectId)}/${sessionId}${token ? `?token=${token}` : ''}`);
+            const want = subject === 'anonymous' ? [401, 'unauthenticated'] : [403, 'forbidden'];
+            if (r.status !== want[0] || r.body?.error.code !== want[1]) mismatches.push(`${subject}: expected ${want.join(' ')}, got ${r.status} ${r.body?.error.code}`);
+            continue;
+          }
+          if (subject === 'owner') continue; // the observer
+          const c = await connectLive(api.url, projectId, sessionId, token!);
+          c.provider.awareness.setLocalState({ record: subject });
+          const seen = () => [...observer.provider.awareness.getStates().values()].find((s) => (s as { record?: string }).record === subject) as { user: { readOnly: boolean } } | undefined;
+          await until(() => seen() !== undefined, 5000, `${subject}'s presence`);
+          const readOnly = !allowed(subject, 'project:manage') && subject === 'annotator';
+          if (seen()!.user.readOnly !== readOnly) mismatches.push(`${subject}: readOnly ${seen()!.user.readOnly}, expected ${readOnly}`);
+          c.close();
+        }
+      } finally {
+        observer.close();
+      }
+      expect(mismatches).toEqual([]);
     });
 
     it('the table covers the identity routes and every project route names its project in the path', () => {

@@ -7,6 +7,8 @@ import { BuiltInIdentity, type BootstrapResult } from '@refinery/identity';
 import { apiRoutes, createApiApp } from './app.ts';
 import type { AnyRoute } from './http/routes.ts';
 import type { ApiContext } from './context.ts';
+import { LiveServer } from './live/server.ts';
+import { liveLimitsFromEnv, type LiveLimits } from './live/limits.ts';
 
 export interface ApiServer {
   server: Server;
@@ -15,6 +17,8 @@ export interface ApiServer {
   bootstrap: BootstrapResult;
   /** the mounted route table (the permission tests walk it) */
   routes: AnyRoute[];
+  /** live session documents over WebSocket (docs/live.md) */
+  live: LiveServer;
   close(): Promise<void>;
 }
 
@@ -28,6 +32,8 @@ export async function startApiServer(
     /** an in-process projector's checkpoints (ahead of the table when only other event types went by) */
     localCheckpoints?: () => ReadonlyMap<string, string>;
     log?: (m: string) => void;
+    /** live-session limits over the REFINERY_LIVE_* environment (tests shorten them) */
+    live?: Partial<LiveLimits>;
   } = {},
 ): Promise<ApiServer> {
   const log = options.log ?? ((m: string) => console.error(m));
@@ -69,8 +75,12 @@ export async function startApiServer(
       };
     },
   };
+  const live = new LiveServer(ctx, { limits: liveLimitsFromEnv(process.env, options.live), log });
+  await live.start();
+  ctx.live = live;
   const app = createApiApp(ctx, options.webDir ? { webDir: options.webDir } : {});
   const server = createServer(app);
+  server.on('upgrade', (req, socket, head) => live.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -82,12 +92,15 @@ export async function startApiServer(
     url: `http://${host}:${port}`,
     bootstrap,
     routes: apiRoutes(ctx),
-    close: () =>
-      new Promise<void>((resolve) => {
-        clearInterval(sweep);
+    live,
+    close: async () => {
+      clearInterval(sweep);
+      await live.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

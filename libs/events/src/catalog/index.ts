@@ -5,6 +5,7 @@ import { labelingEvents } from './labeling.ts';
 import { identityEvents } from './identity.ts';
 import { browsingEvents } from './browsing.ts';
 import { heuristicEvents } from './heuristics.ts';
+import { distributionEvents } from './distribution.ts';
 
 export * from './projects.ts';
 export * from './records.ts';
@@ -12,6 +13,7 @@ export * from './labeling.ts';
 export * from './identity.ts';
 export * from './browsing.ts';
 export * from './heuristics.ts';
+export * from './distribution.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents, ...distributionEvents]);

@@ -1,13 +1,17 @@
 import type { Projection } from '@refinery/projector';
-import type { Filter, LabelingSessionStarted, ProjectDeleted, Recorded, SqlExecutor } from '@refinery/events';
+import type { Filter, LabelingSessionDistributionSet, LabelingSessionStarted, ProjectDeleted, Recorded, SqlExecutor } from '@refinery/events';
 import { FilterError } from '@refinery/domain';
 import { boundedQuery, keyset, prepareFilter, type BrowseContext, type OrderPlan, type QueryOptions } from '../browser/search.ts';
 
-/** Labeling sessions: one user working through a slice or a filter, in order or shuffled. */
+/**
+ * Labeling sessions: one user working through a slice or a filter, in order or shuffled; a team
+ * session (with a distribution: overlap k, claim timeout, optional annotator list) is open to
+ * the project's members (docs/live.md).
+ */
 export const sessionsProjection: Projection = {
   name: 'sessions',
-  version: 1,
-  handles: ['LabelingSessionStarted', 'ProjectDeleted'],
+  version: 2,
+  handles: ['LabelingSessionStarted', 'LabelingSessionDistributionSet', 'ProjectDeleted'],
   async setup(sql) {
     await sql.exec(`
       create table if not exists rm_sessions (
@@ -25,15 +29,29 @@ export const sessionsProjection: Projection = {
         primary key (project_id, id)
       );
       create index if not exists rm_sessions_owner on rm_sessions (project_id, owner, started_at);
+      alter table rm_sessions add column if not exists overlap integer;
+      alter table rm_sessions add column if not exists annotators jsonb;
+      alter table rm_sessions add column if not exists claim_timeout_s integer;
     `);
   },
   async reset(sql) {
     await sql.exec('delete from rm_sessions');
   },
   async apply(tx, events) {
-    for (const e of events as readonly Recorded<LabelingSessionStarted | ProjectDeleted>[]) {
+    for (const e of events as readonly Recorded<LabelingSessionStarted | LabelingSessionDistributionSet | ProjectDeleted>[]) {
       if (e.type === 'ProjectDeleted') {
         await tx.query('delete from rm_sessions where project_id = $1', [e.data.projectId]);
+        continue;
+      }
+      if (e.type === 'LabelingSessionDistributionSet') {
+        const d = e.data;
+        await tx.query('update rm_sessions set overlap = $3, annotators = $4::jsonb, claim_timeout_s = $5 where project_id = $1 and id = $2', [
+          d.projectId,
+          d.sessionId,
+          d.overlap,
+          d.annotators === null ? null : JSON.stringify(d.annotators),
+          d.claimTimeoutSeconds,
+        ]);
         continue;
       }
       const d = e.data;
@@ -46,8 +64,19 @@ export const sessionsProjection: Projection = {
   },
 };
 
+/** How a team session hands out records (null for a personal session). */
+export interface SessionDistribution {
+  /** how many different annotators must label each record */
+  overlap: number;
+  /** user ids of the annotators (role annotator) assigned; null = every member who may label */
+  annotators: string[] | null;
+  /** a claim lapses after this long without activity */
+  claimTimeoutSeconds: number;
+}
+
 export interface SessionView {
   id: string;
+  distribution: SessionDistribution | null;
   name: string;
   owner: string;
   sliceId: string | null;
@@ -70,10 +99,14 @@ interface SessionRow {
   max_seq: string;
   total: string;
   started_at: string | Date;
+  overlap: number | null;
+  annotators: string[] | null;
+  claim_timeout_s: number | null;
 }
-const SELECT = `select id::text, name, owner, slice_id, filter, ord, seed, max_seq::text, total::text, started_at from rm_sessions`;
+const SELECT = `select id::text, name, owner, slice_id, filter, ord, seed, max_seq::text, total::text, started_at, overlap, annotators, claim_timeout_s from rm_sessions`;
 const toView = (r: SessionRow): SessionView => ({
   id: r.id,
+  distribution: r.overlap === null ? null : { overlap: r.overlap, annotators: r.annotators, claimTimeoutSeconds: r.claim_timeout_s ?? 120 },
   name: r.name,
   owner: r.owner,
   sliceId: r.slice_id,
@@ -85,8 +118,9 @@ const toView = (r: SessionRow): SessionView => ({
   startedAt: new Date(r.started_at).toISOString(),
 });
 
+/** The caller's own sessions and the project's team sessions, newest first. */
 export async function listSessions(sql: SqlExecutor, projectId: string, owner: string): Promise<SessionView[]> {
-  return (await sql.query<SessionRow>(`${SELECT} where project_id = $1 and owner = $2 order by started_at desc, id`, [projectId, owner])).rows.map(toView);
+  return (await sql.query<SessionRow>(`${SELECT} where project_id = $1 and (owner = $2 or overlap is not null) order by started_at desc, id`, [projectId, owner])).rows.map(toView);
 }
 
 export async function getSession(sql: SqlExecutor, projectId: string, sessionId: string): Promise<SessionView | undefined> {
@@ -191,3 +225,4 @@ export async function sessionRecords(
     prevCursor: hasBefore && first ? encode(session, first.k, first.seq) : null,
   };
 }
+export * from './claims.ts';

@@ -1,0 +1,278 @@
+/**
+ * Live sessions under load: simulated annotators, each a Yjs client of one shared team session
+ * plus HTTP label writes, for a fixed time. For every write, the time from sending the PUT to the
+ * label appearing in each OTHER client's document (mirrored by the server once projected).
+ *
+ * The product runs in a child process (API + projector + database, as `refinery start` wires
+ * them) so its resident memory is measured apart from the simulated clients.
+ *
+ *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60]
+ *
+ * Targets: 0 errors, visible to the other clients p99 ≤ 150 ms, server RSS ≤ 500 MB.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { WebSocket } from 'ws';
+import { loadConfig, platformOn } from '@refinery/runtime';
+import { startProjector } from '@refinery/projector-app';
+import { startApiServer } from '@refinery/api';
+import { openBenchDatabase, serverUnreachable, type BackendName } from './lib/databases.ts';
+import { machineInfo, loadavg } from './lib/machine.ts';
+import { emitJson, markdownTable, note } from './lib/report.ts';
+import { percentile, round } from './lib/stats.ts';
+
+const TOKEN = 'rfy_bench_live_sessions_token_0123456789ab';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+// --- the product, in a child process -------------------------------------------------------
+
+async function serve(backend: BackendName): Promise<void> {
+  const bench = await openBenchDatabase(backend, { maxConnections: 20 });
+  const platform = await platformOn(bench.db, backend === 'postgres' ? 'server' : 'embedded');
+  const projector = await startProjector(platform, { log: () => undefined });
+  const api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: TOKEN }), port: 0, readWaitMs: 30_000 }, {
+    onAdvanced: (l) => projector.runner.onAdvanced(l),
+    localCheckpoints: () => projector.runner.localCheckpoints(),
+    log: (m) => process.stderr.write(`server: ${m}\n`),
+    live: { maxConnectionsPerUser: 100 },
+  });
+  process.stdout.write(`READY ${api.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+    process.stdin.resume();
+  });
+  await api.close();
+  await projector.stop();
+  await platform.store.close();
+  await bench.dispose();
+  process.exit(0);
+}
+
+function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', backend], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+// --- the simulated annotators ----------------------------------------------------------------
+
+interface Annotator {
+  name: string;
+  userId: string;
+  token: string;
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+}
+
+async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number) {
+  const { child, url } = await startServer(backend);
+  let errors = 0;
+  const errorSamples: string[] = [];
+  const fail = (what: string) => {
+    errors++;
+    if (errorSamples.length < 5) errorSamples.push(what);
+  };
+  const call = async (method: string, path: string, body?: unknown, token = TOKEN, type = 'application/json') => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': type } : {}) },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as Record<string, unknown> & { id: string; position: string; token: string };
+  };
+  const rssSamples: number[] = [];
+  const rssTimer = setInterval(() => {
+    try {
+      rssSamples.push(rssMb(child.pid!));
+    } catch {
+      // the server is gone; the run reports it
+    }
+  }, 500);
+  const annotators: Annotator[] = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      const me = await fetch(`${url}/api/auth/me`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      if (me.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const perAnnotator = rate * seconds;
+    const records = Math.max(1000, Math.ceil((annotatorCount * perAnnotator) / 5));
+    const project = await call('POST', '/api/projects', { name: 'live bench' });
+    const lines = Array.from({ length: records }, (_, i) => JSON.stringify({ id: `r${i}`, text: `comment number ${i}` })).join('\n');
+    await call('POST', `/api/projects/${project.id}/imports?primaryKey=id`, lines, TOKEN, 'application/x-ndjson');
+    const task = await call('POST', `/api/projects/${project.id}/tasks`, { name: 'Spam', kind: 'single_label' });
+    const labels = [(await call('POST', `/api/projects/${project.id}/tasks/${task.id}/labels`, { name: 'spam' })).id, (await call('POST', `/api/projects/${project.id}/tasks/${task.id}/labels`, { name: 'ham' })).id];
+    note(`${backend}: creating ${annotatorCount} annotator accounts`);
+    const accounts: { name: string; userId: string; token: string }[] = [];
+    for (let i = 0; i < annotatorCount; i++) {
+      const name = `annotator${i}`;
+      const inv = await call('POST', '/api/invitations', { email: `${name}@bench.example`, projectId: project.id, role: 'annotator' });
+      const res = await fetch(`${url}/api/invitations/${inv.token}/accept`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: `${name}-password-xyz` }) });
+      const accepted = (await res.json()) as { user: { id: string }; csrfToken: string };
+      const cookie = res.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      const created = await fetch(`${url}/api/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': accepted.csrfToken }, body: JSON.stringify({ name: 'bench' }) });
+      accounts.push({ name, userId: accepted.user.id, token: ((await created.json()) as { token: string }).token });
+    }
+    const session = await call('POST', `/api/projects/${project.id}/sessions`, { name: 'Team', distribution: { overlap: 5 } });
+
+    // write → first seen per (record, annotator) and observer
+    const sentAt = new Map<string, number>();
+    const seen = new Map<string, number>(); // key → observers that saw it
+    const latencies: number[] = [];
+    const perWriteMax = new Map<string, number>();
+    note(`${backend}: connecting ${annotatorCount} Yjs clients`);
+    for (const a of accounts) {
+      const doc = new Y.Doc();
+      const provider = new WebsocketProvider(`${url.replace('http', 'ws')}/api/live/projects/${project.id}/sessions`, session.id, doc, {
+        WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+        disableBc: true,
+        params: { token: a.token },
+      });
+      await new Promise<void>((resolve) => provider.once('sync', () => resolve()));
+      provider.on('connection-close', () => fail(`${a.name}: connection closed`));
+      const mine = a.userId;
+      doc.getMap<{ annotators: string[] }>('labels').observe((event) => {
+        const now = performance.now();
+        for (const recordId of event.keysChanged) {
+          const entry = doc.getMap<{ annotators: string[] }>('labels').get(recordId);
+          for (const who of entry?.annotators ?? []) {
+            if (who === mine) continue;
+            const key = `${recordId}|${who}`;
+            const t0 = sentAt.get(key);
+            if (t0 === undefined) continue;
+            const obsKey = `${key}|${mine}`;
+            if (seen.has(obsKey)) continue;
+            seen.set(obsKey, now);
+            const ms = now - t0;
+            latencies.push(ms);
+            perWriteMax.set(key, Math.max(perWriteMax.get(key) ?? 0, ms));
+          }
+        }
+      });
+      annotators.push({ ...a, doc, provider });
+    }
+    const rssBefore = rssSamples.length ? rssSamples[rssSamples.length - 1]! : 0;
+
+    note(`${backend}: ${annotatorCount} annotators × ${rate} labels/s for ${seconds} s`);
+    const started = performance.now();
+    let writes = 0;
+    const inflight = new Set<Promise<void>>();
+    const loops = annotators.map(async (a, i) => {
+      for (let j = 0; j < perAnnotator; j++) {
+        // staggered start, then paced: every annotator writes `rate` labels a second
+        const due = started + (i / annotatorCount) * (1000 / rate) + (j * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const recordId = `r${(i * Math.ceil(records / annotatorCount) + j) % records}`;
+        a.provider.awareness.setLocalState({ record: recordId });
+        const key = `${recordId}|${a.userId}`;
+        const p = (async () => {
+          sentAt.set(key, performance.now());
+          try {
+            await call('PUT', `/api/projects/${project.id}/records/${recordId}/labels/${task.id}`, { labelIds: [labels[j % 2]!] }, a.token);
+            writes++;
+          } catch (err) {
+            fail(String(err));
+          }
+        })();
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+    });
+    await Promise.all(loops);
+    await Promise.all(inflight);
+    const elapsed = (performance.now() - started) / 1000;
+    // stragglers: everything should be visible everywhere within a couple of seconds
+    const expected = writes * (annotatorCount - 1);
+    const deadline = performance.now() + 10_000;
+    while (seen.size < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const missing = expected - seen.size;
+    if (missing > 0) fail(`${missing} (write, observer) pairs never saw the label`);
+    const maxima = [...perWriteMax.values()];
+    return {
+      backend,
+      annotators: annotatorCount,
+      targetRate: annotatorCount * rate,
+      achievedRate: round(writes / elapsed, 1),
+      writes,
+      observations: latencies.length,
+      errors,
+      errorSamples,
+      p50: round(percentile(latencies, 50), 1),
+      p95: round(percentile(latencies, 95), 1),
+      p99: round(percentile(latencies, 99), 1),
+      max: round(Math.max(...latencies), 1),
+      allSeenP99: round(percentile(maxima, 99), 1),
+      rssBeforeMb: round(rssBefore, 0),
+      rssMaxMb: round(Math.max(...rssSamples), 0),
+      loadavg: loadavg(),
+    };
+  } finally {
+    clearInterval(rssTimer);
+    for (const a of annotators) {
+      a.provider.destroy();
+      a.doc.destroy();
+    }
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  await serve(arg('serve', 'pglite-disk') as BackendName);
+} else {
+  const backends = arg('backends', 'pglite-disk').split(',') as BackendName[];
+  const annotatorCount = Number(arg('annotators', '50'));
+  const rate = Number(arg('rate', '5'));
+  const seconds = Number(arg('seconds', '60'));
+  const machine = machineInfo();
+  note(`machine: ${machine.nproc} cores, ${machine.memTotal}, node ${machine.node}, load ${machine.loadavg.join(' ')}, commit ${machine.commit}`);
+  const rows: (string | number)[][] = [];
+  for (const backend of backends) {
+    if (backend === 'postgres') {
+      const why = await serverUnreachable();
+      if (why) {
+        console.log(`SKIPPED postgres: ${why}`);
+        continue;
+      }
+    }
+    const r = await run(backend, annotatorCount, rate, seconds);
+    emitJson({ bench: 'live', ...r });
+    const met = r.errors === 0 && r.p99 <= 150 && r.rssMaxMb <= 500;
+    rows.push([r.backend, r.annotators, r.targetRate, r.achievedRate, r.writes, r.errors, r.p50, r.p95, r.p99, r.max, r.allSeenP99, r.rssMaxMb, met ? 'met' : '**missed**']);
+  }
+  console.log(
+    '\n' +
+      markdownTable(
+        ['backend', 'annotators', 'target labels/s', 'achieved', 'writes', 'errors', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'p99 all others saw it', 'server RSS max MB', '0 errors, p99 ≤ 150 ms, RSS ≤ 500 MB'],
+        rows,
+      ),
+  );
+  process.exit(0);
+}
