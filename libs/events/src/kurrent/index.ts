@@ -1,0 +1,1 @@
+export { KurrentEventStore, type KurrentClient, type KurrentEventStoreOptions } from './event-store.ts';
