@@ -16,12 +16,13 @@ import { sliceRoutes } from './features/slices.ts';
 import { sessionRoutes } from './features/sessions.ts';
 import { exportRoutes } from './features/export.ts';
 import { heuristicRoutes } from './features/heuristics.ts';
+import { weakSupervisionRoutes } from './features/weak-supervision.ts';
 import { metricsRoutes } from './features/metrics.ts';
 import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx), ...heuristicRoutes(ctx), ...metricsRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx), ...heuristicRoutes(ctx), ...weakSupervisionRoutes(ctx), ...metricsRoutes(ctx)];
 }
 
 export interface ApiAppOptions {

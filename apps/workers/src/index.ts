@@ -2,8 +2,11 @@ import { CatchUpWaiter, ReactorRunner, type Reactor } from '@refinery/projector'
 import type { Platform } from '@refinery/runtime';
 import { closeDefaultPythonPool, type PythonPool, type SandboxLimits } from '@refinery/sandbox';
 import { heuristicRunReactor } from './heuristic-runs.ts';
+import { weakSupervisionAutoRerunReactor, weakSupervisionReactor } from './weak-supervision.ts';
 
 export { heuristicRunReactor, deterministicId, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
+export { weakSupervisionReactor, weakSupervisionAutoRerunReactor, type WeakSupervisionReactorOptions, type WeakSupervisionAutoRerunOptions } from './weak-supervision.ts';
+export { computeWeakLabels, type WeakSupervisionInput, type WeakSupervisionOutput } from './weak-supervision-fit.ts';
 export type { Reactor };
 
 /**
@@ -21,6 +24,8 @@ export interface WorkersOptions {
   log?: (message: string) => void;
   /** read models a run waits for before reading records and lookup lists (ms, default 30 s) */
   readModelWaitMs?: number;
+  /** weak-supervision auto re-run: wait after a change before requesting a run (ms, default 5 s) */
+  wsDebounceMs?: number;
 }
 
 export interface WorkersHandle {
@@ -44,6 +49,21 @@ export function defaultReactors(platform: Platform, options: WorkersOptions = {}
       waitFor: async (position) => {
         await waiter.waitFor(position, ['records', 'heuristics'], waitMs);
       },
+    }),
+    weakSupervisionReactor({
+      db: platform.db,
+      store: platform.store,
+      artifacts: platform.artifacts,
+      ...(options.log ? { log: options.log } : {}),
+      waitFor: async (position) => {
+        await waiter.waitFor(position, ['records', 'record_labels'], waitMs);
+      },
+    }),
+    weakSupervisionAutoRerunReactor({
+      db: platform.db,
+      store: platform.store,
+      ...(options.wsDebounceMs !== undefined ? { debounceMs: options.wsDebounceMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
     }),
   ];
 }

@@ -6,3 +6,4 @@ export * from './labeling/index.ts';
 export * from './membership/index.ts';
 export * from './browsing/index.ts';
 export * from './heuristics/index.ts';
+export * from './weak-supervision/index.ts';

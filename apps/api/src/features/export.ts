@@ -27,7 +27,7 @@ export function exportRoutes(ctx: ApiContext): AnyRoute[] {
         format: z.enum(['json', 'jsonl', 'csv']).default('jsonl'),
         sliceId: z.string().min(1).max(64).optional(),
         sessionId: z.uuid().optional(),
-        minConfidence: z.coerce.number().min(0).max(1).optional(),
+        minConfidence: z.coerce.number().min(0).max(1).optional().describe("omit weak-supervision labels below this confidence; default: each task's configured minimum"),
         after: afterQuery,
       }),
       responses: { 200: { description: 'the file', contentType: 'application/x-ndjson' } },

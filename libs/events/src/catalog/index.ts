@@ -5,6 +5,7 @@ import { labelingEvents } from './labeling.ts';
 import { identityEvents } from './identity.ts';
 import { browsingEvents } from './browsing.ts';
 import { heuristicEvents } from './heuristics.ts';
+import { weakSupervisionEvents } from './weak-supervision.ts';
 import { distributionEvents } from './distribution.ts';
 
 export * from './projects.ts';
@@ -13,7 +14,8 @@ export * from './labeling.ts';
 export * from './identity.ts';
 export * from './browsing.ts';
 export * from './heuristics.ts';
+export * from './weak-supervision.ts';
 export * from './distribution.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents, ...distributionEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents, ...weakSupervisionEvents, ...distributionEvents]);

@@ -1,6 +1,7 @@
 import type { Filter, SqlExecutor } from '@refinery/events';
 import { tokenize } from '@refinery/domain';
 import { boundedQuery, prepareFilter, type BrowseContext, type QueryOptions } from '../browser/search.ts';
+import { wsMinConfidences } from '../weak-supervision/queries.ts';
 
 /**
  * Export columns, refinery-compatible: every attribute, then per task
@@ -14,6 +15,8 @@ export interface ExportTask {
   attribute: string | null;
   prefix: string;
   labelNames: Map<string, string>;
+  /** the task's configured minimum weak-supervision confidence (weak labels below it are omitted); absent: none */
+  minConfidence?: number;
 }
 
 export interface ExportPlan {
@@ -25,12 +28,14 @@ export interface ExportPlan {
 export async function exportPlan(sql: SqlExecutor, ctx: BrowseContext): Promise<ExportPlan> {
   const labels = await sql.query<{ task_id: string; id: string; name: string }>('select task_id, id, name from rm_task_labels where project_id = $1 order by ord', [ctx.projectId]);
   const attributes = [...ctx.attributes.keys()];
+  const minimums = await wsMinConfidences(sql, ctx.projectId);
   const tasks: ExportTask[] = [...ctx.tasks].map(([id, t]) => ({
     id,
     kind: t.kind,
     attribute: t.attribute,
     prefix: `${t.attribute ?? ''}__${t.name}`,
     labelNames: new Map(labels.rows.filter((l) => l.task_id === id).map((l) => [l.id, l.name])),
+    ...(minimums.get(id) ? { minConfidence: minimums.get(id)! } : {}),
   }));
   const columns = [...attributes];
   for (const t of tasks) columns.push(`${t.prefix}__MANUAL`, `${t.prefix}__WEAK_SUPERVISION`, `${t.prefix}__WEAK_SUPERVISION__confidence`);
@@ -47,7 +52,9 @@ function rowOf(plan: ExportPlan, values: Record<string, unknown>, labels: LabelT
   for (const t of plan.tasks) {
     const mine = (labels ?? []).filter((l) => l[0] === t.id);
     const ref = mine.filter((l) => l[1] === 'reference');
-    const ws = mine.filter((l) => l[1] === 'weak_supervision' && (minConfidence === undefined || (l[5] ?? -Infinity) >= minConfidence));
+    // the export's own minimum wins over the task's configured one
+    const min = minConfidence ?? t.minConfidence;
+    const ws = mine.filter((l) => l[1] === 'weak_supervision' && (min === undefined || (l[5] ?? -Infinity) >= min));
     const name = (id: string) => t.labelNames.get(id) ?? id;
     if (t.kind === 'span') {
       const text = t.attribute ? values[t.attribute] : null;

@@ -1,0 +1,2 @@
+export { weakSupervisionProjection } from './projection.ts';
+export * from './queries.ts';
