@@ -35,10 +35,23 @@ describe('heuristics in the browser', () => {
     await product?.stop();
   });
 
+  /**
+   * Replaces the code in a CodeMirror editor (a contenteditable): focus, select all, insert the text
+   * as one input (typing key by key would trigger auto-indent and bracket closing), then read back
+   * what the editor holds.
+   */
+  async function typeCode(scope: string, code: string): Promise<void> {
+    const editor = page.getByTestId(scope).getByTestId('code-editor');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.insertText(code);
+    await expect.poll(async () => editor.evaluate((el) => Array.from(el.querySelectorAll('.cm-line'), (l) => l.textContent ?? '').join('\n'))).toBe(code);
+  }
+
   async function create(name: string, code: string): Promise<void> {
     await page.getByTestId('heuristic-name').fill(name);
     await page.getByTestId('heuristic-language').selectOption('javascript');
-    await page.getByTestId('heuristic-create-form').getByTestId('code-editor').fill(code);
+    await typeCode('heuristic-create-form', code);
     await page.getByTestId('heuristic-create').click();
     // the new heuristic opens in the detail panel (replacing any other)
     await page.locator('[data-testid="heuristic-detail"]', { hasText: name }).waitFor();
@@ -47,6 +60,9 @@ describe('heuristics in the browser', () => {
   it('creates a labeling function, runs it through the workers and shows its statistics', async () => {
     await page.goto(`${product!.url}/projects/${projectId}/heuristics`);
     await page.getByTestId('heuristic-create-form').waitFor();
+    // the editor follows the language: Python mode, then back to JavaScript
+    await page.getByTestId('heuristic-language').selectOption('python');
+    await page.locator('[data-testid="heuristic-create-form"] [data-language="python"] .cm-content', { hasText: 'def lf(record):' }).waitFor();
     await create('check out', 'function lf(record) {\n  if (/check.*out/i.test(record.text)) return "SPAM";\n}');
     await page.getByTestId('heuristic-run').click();
     const row = page.locator('[data-testid^="heuristic-row-"]', { hasText: 'check out' });
@@ -58,14 +74,26 @@ describe('heuristics in the browser', () => {
 
   it('a function that throws fails its run with the kind, the line and the record', async () => {
     await create('broken', 'function lf(record) {\n  if (record.text.length < 5) {\n    throw new Error("too short");\n  }\n}');
-    await page.getByTestId('heuristic-detail').getByTestId('heuristic-run').click();
+    // the keyboard shortcut runs from the editor (Ctrl/Cmd+Enter)
+    await page.getByTestId('heuristic-detail').getByTestId('code-editor').click();
+    await page.keyboard.press('ControlOrMeta+Enter');
     const error = page.getByTestId('heuristic-run-error');
     await error.waitFor({ timeout: 60_000 });
     const text = (await error.textContent()) ?? '';
     expect(text).toContain('line 3');
     expect(text).toContain('c4'); // "nice" is the first record shorter than 5 characters
     expect(text).toContain('too short');
-    await page.getByTestId('code-error-line').waitFor();
+    // the error is a lint diagnostic at line 3 of the editor: the line is marked, the gutter has
+    // an error marker, and the range under the error is underlined
+    const detail = page.getByTestId('heuristic-detail');
+    const errorLine = detail.getByTestId('code-error-line');
+    await errorLine.waitFor();
+    expect(await errorLine.textContent()).toContain('throw new Error("too short");');
+    await detail.locator('.cm-lint-marker-error').waitFor();
+    expect(await detail.locator('.cm-lintRange-error').count()).toBeGreaterThan(0);
+    // hovering the marked range shows the message
+    await detail.locator('.cm-lintRange-error').first().hover();
+    await detail.locator('.cm-tooltip-lint').getByText('too short').first().waitFor();
     await screenshot(page, 'heuristics-02-failed');
   });
 });
