@@ -55,6 +55,7 @@ export class ProjectionRunner {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly retryMs: number;
+  private readonly tailMaxAgeMs: number;
   private readonly log: (message: string) => void;
 
   constructor(
@@ -67,6 +68,11 @@ export class ProjectionRunner {
     this.leaseMs = options.leaseMs ?? 5_000; // takeover within ~6 s, see docs/scaling.md
     this.pollMs = options.pollIntervalMs ?? 250;
     this.retryMs = options.retryDelayMs ?? 500;
+    // Without an announced append the tail is re-read at most this often. On a server, events of
+    // a transaction that commits while an older one is open become readable without a
+    // notification, so look often; PGlite runs one transaction at a time and has no other
+    // processes, so every append is announced and the poll is only a safety net.
+    this.tailMaxAgeMs = db.dialect === 'pg' ? Math.min(TAIL_MAX_AGE_MS, this.pollMs) : this.pollMs;
     this.log = options.log ?? ((m) => console.error(m));
     this.events.setMaxListeners(0);
     this.tail = new LogTail(store);
@@ -182,9 +188,7 @@ export class ProjectionRunner {
           this.rebuildRequests.delete(p.name);
           this.events.emit('rebuilt');
         }
-        // Without a new append the tail is re-read at most every TAIL_MAX_AGE_MS (events of
-        // transactions that commit late become visible without a notification).
-        await this.tail.ensureFresh(Math.min(TAIL_MAX_AGE_MS, this.pollMs));
+        await this.tail.ensureFresh(this.tailMaxAgeMs);
         const batch = this.tail.read(checkpoint, p.handles, limit) ?? (await this.store.readAll(checkpoint, { types: p.handles, limit }));
         limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
         const idle = batch.events.length === 0 && batch.checkpoint === checkpoint;

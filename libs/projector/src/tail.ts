@@ -32,6 +32,13 @@ export class LogTail {
   private start: LogPosition | undefined;
   private head: string | undefined;
   private refreshing: Promise<void> | undefined;
+  /** bumped whenever something may have become readable (an append, a commit moving xmin) */
+  private generation = 0;
+  /** the generation the in-flight read started at */
+  private refreshingGeneration = -1;
+  /** the generation and time (performance.now) at which the last completed read started */
+  private readGeneration = -1;
+  private readAt = -Infinity;
 
   constructor(
     private readonly store: Pick<EventStore, 'readAll' | 'head'>,
@@ -42,10 +49,43 @@ export class LogTail {
 
   /** Reads what was appended since the last refresh; concurrent callers share one read. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.doRefresh().finally(() => {
-      this.refreshing = undefined;
-    });
+    if (!this.refreshing) {
+      const generation = (this.refreshingGeneration = this.generation);
+      const startedAt = performance.now();
+      this.refreshing = this.doRefresh()
+        .then(() => {
+          this.readGeneration = generation;
+          this.readAt = startedAt;
+        })
+        .finally(() => {
+          this.refreshing = undefined;
+        });
+    }
     return this.refreshing;
+  }
+
+  /** Something may have become readable since the last read: the next `ensureFresh` reads. */
+  invalidate(): void {
+    this.generation++;
+  }
+
+  /**
+   * Reads unless the last read started after the latest `invalidate` and less than `maxAgeMs`
+   * ago. A dozen projection loops waking for one append then cause one read, not one each, and
+   * a read already in flight when an append is announced is followed by another (so the
+   * append is never missed until the next poll).
+   */
+  ensureFresh(maxAgeMs: number): Promise<void> {
+    const wanted = this.generation;
+    if (this.refreshing) {
+      if (this.refreshingGeneration >= wanted) return this.refreshing;
+      return this.refreshing.then(
+        () => this.ensureFresh(maxAgeMs),
+        () => this.ensureFresh(maxAgeMs),
+      );
+    }
+    if (this.readGeneration >= wanted && performance.now() - this.readAt < maxAgeMs) return Promise.resolve();
+    return this.refresh();
   }
 
   private async doRefresh(): Promise<void> {

@@ -57,4 +57,30 @@ describe('LogTail', () => {
     expect(tail.read('1/1', ['Batch'], 10)).toBeUndefined();
     expect(tail.read('1/2', ['Batch', 'A'], 10)!.events.map((e) => e.id)).toEqual(['e3', 'e4']);
   });
+
+  it('ensureFresh reads only after an invalidate or when the last read is too old, and never misses an append announced mid-read', async () => {
+    const log = [event(1, 'A')];
+    const store = fakeStore(log);
+    const tail = new LogTail(store);
+    await tail.refresh();
+    const before = store.reads;
+    // nothing announced, last read fresh: no read at all, however many loops ask
+    await Promise.all([tail.ensureFresh(60_000), tail.ensureFresh(60_000), tail.ensureFresh(60_000)]);
+    expect(store.reads).toBe(before);
+    // an announced append: one shared read for every loop that wakes up
+    log.push(event(2, 'A'));
+    tail.invalidate();
+    await Promise.all([tail.ensureFresh(60_000), tail.ensureFresh(60_000), tail.ensureFresh(60_000)]);
+    expect(store.reads).toBe(before + 1);
+    expect(tail.read('1/1', ['A'], 10)!.events.map((e) => e.id)).toEqual(['e2']);
+    // too old: read even without an announcement (late commits become visible this way)
+    await tail.ensureFresh(0);
+    expect(store.reads).toBe(before + 2);
+    // an append announced while a read is in flight is read by a second read, not lost
+    const inFlight = tail.refresh();
+    log.push(event(3, 'A'));
+    tail.invalidate();
+    await Promise.all([inFlight, tail.ensureFresh(60_000)]);
+    expect(tail.read('1/2', ['A'], 10)!.events.map((e) => e.id)).toEqual(['e3']);
+  });
 });

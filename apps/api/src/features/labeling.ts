@@ -1,18 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { projectStreamId, recordStreamId, WrongExpectedRevisionError, type Event } from '@refinery/events';
+import { projectStreamId, recordStreamId, WrongExpectedRevisionError, type Event, type EventStore, type ProjectEvent, type Recorded } from '@refinery/events';
 import {
   assertProjectActive,
   decideLabelingConfig,
   decideRecordLabels,
+  emptyLabelingConfig,
   emptyRecordLabels,
+  evolveLabelingConfig,
   evolveRecordLabels,
+  projectDecider,
   requireTask,
   tokenize,
+  type LabelingConfig,
   type LabelingConfigCommand,
+  type ProjectState,
   type RecordLabelCommand,
+  type RecordLabelsState,
 } from '@refinery/domain';
-import { getLabelingConfig, getProject, getRecord, getRecordLabels, listComments } from '@refinery/read-models';
+import { getLabelingConfig, getProject, getRecord, getRecordLabelsView } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute, type AnyRoute, type Permission } from '../http/routes.ts';
@@ -70,31 +76,151 @@ async function configCommand(ctx: ApiContext, projectId: string, actor: string, 
   }
 }
 
-/** Label commands append to the record's own stream, checked against the project's configuration. */
-async function recordCommand(ctx: ApiContext, projectId: string, recordId: string, actor: string, build: (text: (attribute: string | null) => string | null) => RecordLabelCommand, expected?: string) {
-  const { state, config } = await loadProject(ctx.store, projectId);
-  assertProjectActive(state, projectId);
-  const record = await getRecord(ctx.db, projectId, recordId);
-  if (!record) throw new HttpError(404, 'record_not_found', `record ${recordId} does not exist in project ${projectId}`, { projectId, recordId });
-  const streamId = recordStreamId(projectId, recordId);
-  const past = await ctx.store.readStream(streamId);
-  const revision = past.length ? BigInt(past.length - 1) : undefined;
-  if (expected !== undefined && BigInt(expected) !== (revision ?? -1n)) {
-    throw new WrongExpectedRevisionError(streamId, BigInt(expected), revision);
+interface Folded<S> {
+  /** the stream's last revision folded in; undefined: no stream yet */
+  revision: bigint | undefined;
+  state: S;
+}
+
+/**
+ * Recently used streams folded to their state, bounded (least recently used out first). An
+ * entry may be stale when another API process appended: callers re-validate by revision (the
+ * project stream) or let the append's expected-revision check find out (record streams).
+ */
+class FoldedStreams<S> {
+  private readonly entries = new Map<string, Folded<S>>();
+
+  constructor(
+    private readonly initial: () => S,
+    private readonly evolve: (state: S, event: Recorded) => S,
+    private readonly capacity: number,
+  ) {}
+
+  get(streamId: string): Folded<S> | undefined {
+    const entry = this.entries.get(streamId);
+    if (entry) {
+      this.entries.delete(streamId);
+      this.entries.set(streamId, entry);
+    }
+    return entry;
   }
-  const recordState = past.reduce(evolveRecordLabels, emptyRecordLabels());
-  const text = (attribute: string | null) => {
-    const value = attribute ? record.values[attribute] : undefined;
-    return typeof value === 'string' ? value : null;
-  };
-  const events = decideRecordLabels(build(text), recordState, config);
-  if (events.length === 0) return { revision: (revision ?? -1n).toString(), position: await ctx.store.head() };
-  const r = await ctx.store.append(streamId, events as Event[], { actor, expectedRevision: revision ?? 'no_stream' });
-  return { revision: r.revision.toString(), position: r.position };
+
+  set(streamId: string, entry: Folded<S>): void {
+    this.entries.delete(streamId);
+    this.entries.set(streamId, entry);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** Reads what was appended after `from` (everything without it) and folds it in. */
+  async catchUp(store: EventStore, streamId: string, from: Folded<S> | undefined): Promise<Folded<S>> {
+    const past = await store.readStream(streamId, from?.revision !== undefined ? { fromRevision: from.revision + 1n } : {});
+    const base = from?.revision !== undefined ? from : { revision: undefined, state: this.initial() };
+    const next = past.length ? { revision: past[past.length - 1]!.revision, state: past.reduce(this.evolve, base.state) } : base;
+    this.set(streamId, next);
+    return next;
+  }
+
+  /** Applies events this process just appended (revision = the last of them). */
+  advance(streamId: string, from: Folded<S>, events: readonly Event[], revision: bigint, actor: string): void {
+    const at = new Date().toISOString();
+    const state = events.reduce((s, e) => this.evolve(s, { ...e, meta: { actor, at, schema: 0 } } as unknown as Recorded), from.state);
+    this.set(streamId, { revision, state });
+  }
+}
+
+interface ProjectFold {
+  project: ProjectState;
+  config: LabelingConfig;
+}
+
+/**
+ * What a label write needs, cached per API process: a label write used to re-read the project
+ * stream twice and the record stream once (16 queries per PUT). Now the project stream costs one
+ * revision lookup while unchanged, and the record stream nothing: its cached revision is the
+ * append's expected revision, so a stale cache shows up as a conflict and is re-read.
+ */
+export class LabelingState {
+  private readonly projects = new FoldedStreams<ProjectFold>(
+    () => ({ project: projectDecider.initialState, config: emptyLabelingConfig() }),
+    (s, e) => ({ project: projectDecider.evolve(s.project, e as unknown as ProjectEvent), config: evolveLabelingConfig(s.config, e) }),
+    1_000,
+  );
+  private readonly records = new FoldedStreams<RecordLabelsState>(emptyRecordLabels, evolveRecordLabels, 20_000);
+
+  constructor(private readonly ctx: Pick<ApiContext, 'store' | 'db'>) {}
+
+  /** The project and its labeling configuration, current as of the project stream's revision now. */
+  async project(projectId: string): Promise<ProjectFold> {
+    const streamId = projectStreamId(projectId);
+    const cached = this.projects.get(streamId);
+    const revision = await this.ctx.store.streamRevision(streamId);
+    if (cached && cached.revision === revision) return cached.state;
+    const usable = cached && cached.revision !== undefined && revision !== undefined && cached.revision < revision ? cached : undefined;
+    return (await this.projects.catchUp(this.ctx.store, streamId, usable)).state;
+  }
+
+  /** Label commands append to the record's own stream, checked against the project's configuration. */
+  async recordCommand(projectId: string, recordId: string, actor: string, build: (text: (attribute: string | null) => string | null) => RecordLabelCommand, expected?: string) {
+    const { store, db } = this.ctx;
+    const { project, config } = await this.project(projectId);
+    assertProjectActive(project, projectId);
+    const record = await getRecord(db, projectId, recordId);
+    if (!record) throw new HttpError(404, 'record_not_found', `record ${recordId} does not exist in project ${projectId}`, { projectId, recordId });
+    const text = (attribute: string | null) => {
+      const value = attribute ? record.values[attribute] : undefined;
+      return typeof value === 'string' ? value : null;
+    };
+    const command = build(text);
+    const streamId = recordStreamId(projectId, recordId);
+    let current = this.records.get(streamId);
+    // A cached state may be behind another process's appends: every outcome that depends on it
+    // (a stale-revision refusal, a decision error, "nothing changed", a conflicting append) is
+    // checked against a fresh read before it is answered.
+    let fresh = current === undefined;
+    current ??= await this.records.catchUp(store, streamId, undefined);
+    for (;;) {
+      const state: Folded<RecordLabelsState> = current;
+      const reread = async () => {
+        current = await this.records.catchUp(store, streamId, state);
+        fresh = true;
+      };
+      if (expected !== undefined && BigInt(expected) !== (state.revision ?? -1n)) {
+        if (!fresh) {
+          await reread();
+          continue;
+        }
+        throw new WrongExpectedRevisionError(streamId, BigInt(expected), state.revision);
+      }
+      let events: Event[];
+      try {
+        events = decideRecordLabels(command, state.state, config) as Event[];
+      } catch (err) {
+        if (fresh) throw err;
+        await reread();
+        continue;
+      }
+      if (events.length === 0) {
+        if (!fresh) {
+          await reread();
+          continue;
+        }
+        return { revision: (state.revision ?? -1n).toString(), position: await store.head() };
+      }
+      try {
+        const r = await store.append(streamId, events, { actor, expectedRevision: state.revision ?? 'no_stream' });
+        this.records.advance(streamId, state, events, r.revision, actor);
+        return { revision: r.revision.toString(), position: r.position };
+      } catch (err) {
+        if (fresh || !(err instanceof WrongExpectedRevisionError)) throw err;
+        await reread();
+      }
+    }
+  }
 }
 
 export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
-  const taskOf = async (projectId: string, taskId: string) => requireTask((await loadProject(ctx.store, projectId)).config, projectId, taskId);
+  const labeling = new LabelingState(ctx);
+  const taskOf = async (projectId: string, taskId: string) => requireTask((await labeling.project(projectId)).config, projectId, taskId);
 
   /** PUT of a whole answer (the caller's labels, or the gold decision) for one task on a record. */
   const answerRoute = (
@@ -123,8 +249,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       async handler({ params, body, actor }) {
         const task = await taskOf(params.id, params.taskId);
         return {
-          body: await recordCommand(
-            ctx,
+          body: await labeling.recordCommand(
             params.id,
             params.recordId,
             actor,
@@ -358,11 +483,9 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       },
       async handler({ params, query, actor, can }) {
         await readAfter(ctx, query.after, RECORD_LABEL_VIEWS);
-        const { blindLabeling } = await getLabelingConfig(ctx.db, params.id);
-        const blind = blindLabeling && !(await can('project:gold'));
-        const labels = await getRecordLabels(ctx.db, params.id, params.recordId, blind ? { onlyAnnotator: actor } : {});
+        const view = await getRecordLabelsView(ctx.db, params.id, params.recordId, { viewer: actor, seesEveryone: await can('project:gold') });
         const revision = await ctx.store.streamRevision(recordStreamId(params.id, params.recordId));
-        return { body: { revision: revision === undefined ? null : revision.toString(), ...labels, comments: await listComments(ctx.db, params.id, params.recordId) } };
+        return { body: { revision: revision === undefined ? null : revision.toString(), ...view } };
       },
     }),
     answerRoute('labels', {
@@ -385,7 +508,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       params: recordParams.extend({ taskId: z.string().min(1).max(64) }),
       responses: { 200: { description: 'cleared', schema: commandResult } },
       async handler({ params, actor }) {
-        return { body: await recordCommand(ctx, params.id, params.recordId, actor, () => ({ type: 'ClearGoldLabel', projectId: params.id, recordId: params.recordId, taskId: params.taskId })) };
+        return { body: await labeling.recordCommand(params.id, params.recordId, actor, () => ({ type: 'ClearGoldLabel', projectId: params.id, recordId: params.recordId, taskId: params.taskId })) };
       },
     }),
     defineRoute({
@@ -399,7 +522,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       responses: { 201: { description: 'commented', schema: commandResult.extend({ id: z.uuid() }) } },
       async handler({ params, body, actor }) {
         const commentId = randomUUID();
-        const r = await recordCommand(ctx, params.id, params.recordId, actor, () => ({ type: 'CommentRecord', projectId: params.id, recordId: params.recordId, commentId, body: body.body }));
+        const r = await labeling.recordCommand(params.id, params.recordId, actor, () => ({ type: 'CommentRecord', projectId: params.id, recordId: params.recordId, commentId, body: body.body }));
         return { status: 201, body: { id: commentId, ...r } };
       },
     }),
@@ -414,7 +537,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       async handler({ params, actor, can }) {
         const mayDeleteOthers = await can('project:write');
         return {
-          body: await recordCommand(ctx, params.id, params.recordId, actor, () => ({
+          body: await labeling.recordCommand(params.id, params.recordId, actor, () => ({
             type: 'DeleteRecordComment',
             projectId: params.id,
             recordId: params.recordId,

@@ -126,3 +126,57 @@ export async function listComments(sql: SqlExecutor, projectId: string, recordId
   );
   return r.rows.map((c) => ({ id: c.id, author: c.author, body: c.body, createdAt: new Date(c.created_at).toISOString() }));
 }
+
+export interface RecordLabelsView {
+  answers: AnswerView[];
+  reference: ReferenceView[];
+  comments: CommentView[];
+}
+
+type LabelTuple = [taskId: string, source: AnswerView['source'], annotator: string, labelId: string, spanStart: number | null, spanEnd: number | null, tokenStart: number | null, tokenEnd: number | null, labeledAt: string];
+type ReferenceTuple = [taskId: string, basis: ReferenceView['basis'], disagreement: boolean, annotators: number];
+type CommentTuple = [id: string, author: string, body: string, createdAt: string];
+
+/**
+ * A record's labels, reference status and comments as one viewer may see them, in one round
+ * trip (this is read after every label write). Under blind labeling a viewer who does not see
+ * everyone's labels gets only their own manual answers, no gold, no consensus.
+ */
+export async function getRecordLabelsView(
+  sql: SqlExecutor,
+  projectId: string,
+  recordId: string,
+  options: { viewer: string; seesEveryone: boolean },
+): Promise<RecordLabelsView> {
+  const r = await sql.query<{ blind: boolean; labels: LabelTuple[] | null; reference: ReferenceTuple[] | null; comments: CommentTuple[] | null }>(
+    `select
+       coalesce((select blind_labeling from rm_labeling_settings where project_id = $1), false) as blind,
+       (select json_agg(json_build_array(task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at)
+                        order by task_id, source, annotator, span_start nulls first, label_id)
+          from rm_record_labels where project_id = $1 and record_id = $2) as labels,
+       (select json_agg(json_build_array(task_id, basis, disagreement, annotators) order by task_id)
+          from rm_reference where project_id = $1 and record_id = $2) as reference,
+       (select json_agg(json_build_array(id::text, author, body, created_at) order by created_at, id)
+          from rm_comments where project_id = $1 and record_id = $2) as comments`,
+    [projectId, recordId],
+  );
+  const row = r.rows[0]!;
+  const onlyAnnotator = row.blind && !options.seesEveryone ? options.viewer : undefined;
+  const answers = new Map<string, AnswerView>();
+  for (const [taskId, source, annotator, labelId, spanStart, spanEnd, tokenStart, tokenEnd, labeledAt] of row.labels ?? []) {
+    if (onlyAnnotator !== undefined && (source !== 'manual' || annotator !== onlyAnnotator)) continue;
+    const key = `${taskId}\u0000${source}\u0000${annotator}`;
+    let a = answers.get(key);
+    if (!a) {
+      a = { taskId, source, annotator, labelIds: [], spans: [], labeledAt: new Date(labeledAt).toISOString() };
+      answers.set(key, a);
+    }
+    if (spanStart === null) a.labelIds.push(labelId);
+    else a.spans.push({ labelId, start: spanStart, end: spanEnd!, tokenStart: tokenStart!, tokenEnd: tokenEnd! });
+  }
+  return {
+    answers: [...answers.values()],
+    reference: onlyAnnotator !== undefined ? [] : (row.reference ?? []).map(([taskId, basis, disagreement, annotators]) => ({ taskId, basis, disagreement, annotators })),
+    comments: (row.comments ?? []).map(([id, author, body, createdAt]) => ({ id, author, body, createdAt: new Date(createdAt).toISOString() })),
+  };
+}

@@ -67,34 +67,23 @@ export const recordLabelsProjection: Projection = {
     await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference'); delete from rm_reference; delete from rm_comments;`);
   },
   async apply(tx, events) {
+    // Label events are gathered into runs and written with a few multi-row statements per run
+    // (under load a batch holds many); other events end a run and are applied in order.
+    let run: LabelRun | undefined;
+    const flush = async () => {
+      if (run) await applyLabelRun(tx, run);
+      run = undefined;
+    };
     for (const e of events as readonly Recorded<Handled>[]) {
       switch (e.type) {
         case 'RecordLabeled':
-          await tx.query(`delete from rm_record_labels where project_id = $1 and record_id = $2 and task_id = $3 and source = 'manual' and annotator = $4`, [
-            e.data.projectId,
-            e.data.recordId,
-            e.data.taskId,
-            e.data.annotator,
-          ]);
-          await insertAnswer(tx, e.data.projectId, e.data.recordId, e.data.taskId, 'manual', e.data.annotator, e.data, e.meta.at);
-          await recomputeReference(tx, e.data.projectId, e.data.taskId, [e.data.recordId], e.meta.at);
+          (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'manual', e.data.annotator, e.data, e.meta.at);
           break;
         case 'GoldLabelSet':
-          await tx.query(`delete from rm_record_labels where project_id = $1 and record_id = $2 and task_id = $3 and source = 'gold'`, [
-            e.data.projectId,
-            e.data.recordId,
-            e.data.taskId,
-          ]);
-          await insertAnswer(tx, e.data.projectId, e.data.recordId, e.data.taskId, 'gold', e.meta.actor, e.data, e.meta.at);
-          await recomputeReference(tx, e.data.projectId, e.data.taskId, [e.data.recordId], e.meta.at);
+          (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'gold', e.meta.actor, e.data, e.meta.at);
           break;
         case 'GoldLabelCleared':
-          await tx.query(`delete from rm_record_labels where project_id = $1 and record_id = $2 and task_id = $3 and source = 'gold'`, [
-            e.data.projectId,
-            e.data.recordId,
-            e.data.taskId,
-          ]);
-          await recomputeReference(tx, e.data.projectId, e.data.taskId, [e.data.recordId], e.meta.at);
+          (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'gold', e.meta.actor, { labelIds: [], spans: [] }, e.meta.at);
           break;
         case 'RecordCommented':
           await tx.query(
@@ -106,6 +95,7 @@ export const recordLabelsProjection: Projection = {
           await tx.query('delete from rm_comments where project_id = $1 and record_id = $2 and id = $3', [e.data.projectId, e.data.recordId, e.data.commentId]);
           break;
         case 'LabelsMerged': {
+          await flush();
           const affected = await affectedRecords(tx, e.data.projectId, e.data.taskId, e.data.sourceLabelIds);
           await tx.query(
             `update rm_record_labels set label_id = $3 where project_id = $1 and task_id = $2 and label_id in (select jsonb_array_elements_text($4::jsonb))`,
@@ -120,49 +110,30 @@ export const recordLabelsProjection: Projection = {
                and a.ctid > b.ctid`,
             [e.data.projectId, e.data.taskId],
           );
-          await recomputeReference(tx, e.data.projectId, e.data.taskId, affected, e.meta.at);
+          await recomputeReferences(tx, affected.map((recordId) => ({ projectId: e.data.projectId, taskId: e.data.taskId, recordId, at: e.meta.at })), false);
           break;
         }
         case 'LabelRemoved': {
+          await flush();
           const affected = await affectedRecords(tx, e.data.projectId, e.data.taskId, [e.data.labelId]);
           await tx.query('delete from rm_record_labels where project_id = $1 and task_id = $2 and label_id = $3', [e.data.projectId, e.data.taskId, e.data.labelId]);
-          await recomputeReference(tx, e.data.projectId, e.data.taskId, affected, e.meta.at);
+          await recomputeReferences(tx, affected.map((recordId) => ({ projectId: e.data.projectId, taskId: e.data.taskId, recordId, at: e.meta.at })), false);
           break;
         }
         case 'LabelingTaskRemoved':
+          await flush();
           await tx.query('delete from rm_record_labels where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
           await tx.query('delete from rm_reference where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
           break;
         case 'ProjectDeleted':
+          await flush();
           for (const table of ['rm_record_labels', 'rm_reference', 'rm_comments']) await tx.query(`delete from ${table} where project_id = $1`, [e.data.projectId]);
           break;
       }
     }
+    await flush();
   },
 };
-
-async function insertAnswer(
-  tx: SqlExecutor,
-  projectId: string,
-  recordId: string,
-  taskId: string,
-  source: string,
-  annotator: string,
-  answer: { labelIds: string[]; spans: Span[] },
-  at: string,
-): Promise<void> {
-  const rows = [
-    ...answer.labelIds.map((labelId) => ({ label_id: labelId, span_start: null, span_end: null, token_start: null, token_end: null })),
-    ...answer.spans.map((s) => ({ label_id: s.labelId, span_start: s.start, span_end: s.end, token_start: s.tokenStart, token_end: s.tokenEnd })),
-  ];
-  if (rows.length === 0) return;
-  await tx.query(
-    `insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at)
-     select $1, $2, $3, $4, $5, r.label_id, r.span_start, r.span_end, r.token_start, r.token_end, $7
-     from jsonb_to_recordset($6::jsonb) as r(label_id text, span_start integer, span_end integer, token_start integer, token_end integer)`,
-    [projectId, recordId, taskId, source, annotator, JSON.stringify(rows), at],
-  );
-}
 
 async function affectedRecords(tx: SqlExecutor, projectId: string, taskId: string, labelIds: string[]): Promise<string[]> {
   const r = await tx.query<{ record_id: string }>(
@@ -172,26 +143,121 @@ async function affectedRecords(tx: SqlExecutor, projectId: string, taskId: strin
   return r.rows.map((row) => row.record_id);
 }
 
-/** Re-derives the reference label of each record for the task from its manual and gold rows. */
-async function recomputeReference(tx: SqlExecutor, projectId: string, taskId: string, recordIds: readonly string[], at: string): Promise<void> {
-  for (let i = 0; i < recordIds.length; i += 1000) {
-    const chunk = recordIds.slice(i, i + 1000);
-    const ids = JSON.stringify(chunk);
-    const r = await tx.query<LabelRow & { record_id: string }>(
-      `select record_id, source, annotator, label_id, span_start, span_end, token_start, token_end from rm_record_labels
-       where project_id = $1 and task_id = $2 and source in ('manual', 'gold') and record_id in (select jsonb_array_elements_text($3::jsonb))
-       order by record_id, source, annotator, label_id, span_start, span_end`,
-      [projectId, taskId, ids],
+interface AnswerRow {
+  project_id: string;
+  record_id: string;
+  task_id: string;
+  source: string;
+  annotator: string;
+  label_id: string;
+  span_start: number | null;
+  span_end: number | null;
+  token_start: number | null;
+  token_end: number | null;
+  labeled_at: string;
+}
+
+interface ReferenceKey {
+  projectId: string;
+  taskId: string;
+  recordId: string;
+  /** when the event that changed it happened (the reference rows' labeled_at) */
+  at: string;
+}
+
+const refKey = (projectId: string, taskId: string, recordId: string) => `${projectId.toLowerCase()}\u0000${taskId}\u0000${recordId}`;
+
+/**
+ * Manual and gold answers of consecutive label events: the last answer per annotator (or the
+ * gold decision) per record and task wins, an empty answer clears it.
+ */
+class LabelRun {
+  /** key: record key + source + annotator ('' for gold, whose rows are replaced whoever decided) */
+  readonly answers = new Map<string, { projectId: string; recordId: string; taskId: string; source: 'manual' | 'gold'; annotator: string; answer: { labelIds: string[]; spans: Span[] }; at: string }>();
+  readonly touched = new Map<string, ReferenceKey>();
+
+  answer(projectId: string, recordId: string, taskId: string, source: 'manual' | 'gold', annotator: string, answer: { labelIds: string[]; spans: Span[] }, at: string): void {
+    const key = refKey(projectId, taskId, recordId);
+    this.answers.set(`${key}\u0000${source}\u0000${source === 'gold' ? '' : annotator}`, { projectId, recordId, taskId, source, annotator, answer, at });
+    this.touched.set(key, { projectId, taskId, recordId, at });
+  }
+}
+
+function answerRows(projectId: string, recordId: string, taskId: string, source: string, annotator: string, answer: { labelIds: string[]; spans: Span[] }, at: string): AnswerRow[] {
+  const base = { project_id: projectId, record_id: recordId, task_id: taskId, source, annotator, labeled_at: at };
+  return [
+    ...answer.labelIds.map((labelId) => ({ ...base, label_id: labelId, span_start: null, span_end: null, token_start: null, token_end: null })),
+    ...answer.spans.map((s) => ({ ...base, label_id: s.labelId, span_start: s.start, span_end: s.end, token_start: s.tokenStart, token_end: s.tokenEnd })),
+  ];
+}
+
+const ANSWER_ROWS = `jsonb_to_recordset($1::jsonb) as r(project_id uuid, record_id text, task_id text, source text, annotator text, label_id text,
+  span_start integer, span_end integer, token_start integer, token_end integer, labeled_at timestamptz)`;
+
+/** One statement: replace the run's answers, and drop the reference of every record and task it touched. */
+async function applyLabelRun(tx: SqlExecutor, run: LabelRun): Promise<void> {
+  const replaced = [...run.answers.values()];
+  const rows = replaced.flatMap((a) => answerRows(a.projectId, a.recordId, a.taskId, a.source, a.annotator, a.answer, a.at));
+  const keys = replaced.map((a) => ({ project_id: a.projectId, record_id: a.recordId, task_id: a.taskId, source: a.source, annotator: a.annotator }));
+  const touched = [...run.touched.values()];
+  const refs = touched.map((t) => ({ project_id: t.projectId, record_id: t.recordId, task_id: t.taskId }));
+  await tx.query(
+    `with answers as (
+       delete from rm_record_labels l
+       using jsonb_to_recordset($2::jsonb) as k(project_id uuid, record_id text, task_id text, source text, annotator text)
+       where l.project_id = k.project_id and l.record_id = k.record_id and l.task_id = k.task_id and l.source = k.source
+         and (k.source = 'gold' or l.annotator = k.annotator)
+     ), reference_rows as (
+       delete from rm_record_labels l
+       using jsonb_to_recordset($3::jsonb) as k(project_id uuid, record_id text, task_id text)
+       where l.project_id = k.project_id and l.record_id = k.record_id and l.task_id = k.task_id and l.source = 'reference'
+     ), reference as (
+       delete from rm_reference f
+       using jsonb_to_recordset($3::jsonb) as k(project_id uuid, record_id text, task_id text)
+       where f.project_id = k.project_id and f.record_id = k.record_id and f.task_id = k.task_id
+     )
+     insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at)
+     select r.project_id, r.record_id, r.task_id, r.source, r.annotator, r.label_id, r.span_start, r.span_end, r.token_start, r.token_end, r.labeled_at from ${ANSWER_ROWS}`,
+    [JSON.stringify(rows), JSON.stringify(keys), JSON.stringify(refs)],
+  );
+  await recomputeReferences(tx, touched, true);
+}
+
+/**
+ * Re-derives the reference label of each record and task from its manual and gold rows: one
+ * read and one write per thousand keys (plus one delete unless the caller already cleared them).
+ */
+async function recomputeReferences(tx: SqlExecutor, keys: readonly ReferenceKey[], cleared: boolean): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const chunk = keys.slice(i, i + 1000);
+    const ids = JSON.stringify(chunk.map((k) => ({ project_id: k.projectId, record_id: k.recordId, task_id: k.taskId })));
+    if (!cleared) {
+      await tx.query(
+        `with reference_rows as (
+           delete from rm_record_labels l
+           using jsonb_to_recordset($1::jsonb) as k(project_id uuid, record_id text, task_id text)
+           where l.project_id = k.project_id and l.record_id = k.record_id and l.task_id = k.task_id and l.source = 'reference'
+         )
+         delete from rm_reference f
+         using jsonb_to_recordset($1::jsonb) as k(project_id uuid, record_id text, task_id text)
+         where f.project_id = k.project_id and f.record_id = k.record_id and f.task_id = k.task_id`,
+        [ids],
+      );
+    }
+    const r = await tx.query<LabelRow & { project_id: string; task_id: string; record_id: string }>(
+      `select l.project_id::text, l.task_id, l.record_id, l.source, l.annotator, l.label_id, l.span_start, l.span_end, l.token_start, l.token_end
+       from jsonb_to_recordset($1::jsonb) as k(project_id uuid, record_id text, task_id text)
+       join rm_record_labels l on l.project_id = k.project_id and l.record_id = k.record_id and l.task_id = k.task_id
+       where l.source in ('manual', 'gold')
+       order by l.source, l.annotator, l.label_id, l.span_start, l.span_end`,
+      [ids],
     );
-    const byRecord = new Map<string, LabelRow[]>(chunk.map((id) => [id, []]));
-    for (const row of r.rows) byRecord.get(row.record_id)?.push(row);
-    await tx.query(`delete from rm_record_labels where project_id = $1 and task_id = $2 and source = 'reference' and record_id in (select jsonb_array_elements_text($3::jsonb))`, [
-      projectId,
-      taskId,
-      ids,
-    ]);
-    await tx.query(`delete from rm_reference where project_id = $1 and task_id = $2 and record_id in (select jsonb_array_elements_text($3::jsonb))`, [projectId, taskId, ids]);
-    for (const [recordId, rows] of byRecord) {
+    const byKey = new Map<string, LabelRow[]>(chunk.map((k) => [refKey(k.projectId, k.taskId, k.recordId), []]));
+    for (const row of r.rows) byKey.get(refKey(row.project_id, row.task_id, row.record_id))?.push(row);
+    const references: { project_id: string; task_id: string; record_id: string; basis: string | null; disagreement: boolean; annotators: number }[] = [];
+    const labels: AnswerRow[] = [];
+    for (const k of chunk) {
+      const rows = byKey.get(refKey(k.projectId, k.taskId, k.recordId)) ?? [];
       const answers = new Map<string, { labelIds: string[]; spans: Span[] }>();
       let gold: { labelIds: string[]; spans: Span[] } | undefined;
       for (const row of rows) {
@@ -201,11 +267,19 @@ async function recomputeReference(tx: SqlExecutor, projectId: string, taskId: st
       }
       const ref = referenceLabel([...answers.values()], gold);
       if (ref.annotators === 0 && !gold) continue;
-      await tx.query(
-        `insert into rm_reference (project_id, task_id, record_id, basis, disagreement, annotators) values ($1, $2, $3, $4, $5, $6)`,
-        [projectId, taskId, recordId, ref.basis, ref.disagreement, ref.annotators],
-      );
-      if (ref.basis) await insertAnswer(tx, projectId, recordId, taskId, 'reference', ref.basis, ref, at);
+      references.push({ project_id: k.projectId, task_id: k.taskId, record_id: k.recordId, basis: ref.basis, disagreement: ref.disagreement, annotators: ref.annotators });
+      if (ref.basis) labels.push(...answerRows(k.projectId, k.recordId, k.taskId, 'reference', ref.basis, ref, k.at));
     }
+    if (references.length === 0) continue;
+    await tx.query(
+      `with reference as (
+         insert into rm_reference (project_id, task_id, record_id, basis, disagreement, annotators)
+         select f.project_id, f.task_id, f.record_id, f.basis, f.disagreement, f.annotators
+         from jsonb_to_recordset($2::jsonb) as f(project_id uuid, task_id text, record_id text, basis text, disagreement boolean, annotators integer)
+       )
+       insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at)
+       select r.project_id, r.record_id, r.task_id, r.source, r.annotator, r.label_id, r.span_start, r.span_end, r.token_start, r.token_end, r.labeled_at from ${ANSWER_ROWS}`,
+      [JSON.stringify(labels), JSON.stringify(references)],
+    );
   }
 }
