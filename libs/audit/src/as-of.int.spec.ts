@@ -5,8 +5,8 @@ import { CatchUpWaiter, ProjectionRunner } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
 import { closeAsOfViews, openAsOf, resolveAsOfPoint } from './as-of.ts';
 import { BeforeProjectError, InvalidAsOfPointError, PositionBeyondEndError, ProjectNotInLogError } from './errors.ts';
-import { projectA, projectB, seedLog, type SeededLog, bob } from '../test/seed.ts';
-import { readModelTables, tableRows } from '../test/tables.ts';
+import { projectA, projectB, seedLog, type SeededLog, bob } from './testing/seed.ts';
+import { readModelTables, tableRows } from './testing/tables.ts';
 
 async function manualLabels(db: SqlDatabase, projectId: string): Promise<string[]> {
   const r = await db.query<{ record_id: string; annotator: string; label_id: string }>(

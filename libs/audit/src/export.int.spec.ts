@@ -3,8 +3,8 @@ import { migrateEventStore, type SqlDatabase } from '@refinery/events';
 import { testBackends } from '@refinery/events/testing';
 import { ExportFileError, exportLog, GENESIS, importLog, lineHash, verifyLog } from './export.ts';
 import { rebuildReadModels } from './replay.ts';
-import { projectA, projectB, seedLog, type SeededLog } from '../test/seed.ts';
-import { readModelTables, tableRows } from '../test/tables.ts';
+import { projectA, projectB, seedLog, type SeededLog } from './testing/seed.ts';
+import { readModelTables, tableRows } from './testing/tables.ts';
 import { PostgresEventStore, catalog } from '@refinery/events';
 
 async function* linesOf(text: string): AsyncIterable<string> {

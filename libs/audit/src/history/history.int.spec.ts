@@ -5,7 +5,7 @@ import { identityProjection } from '@refinery/read-models';
 import { replayInto } from '../as-of.ts';
 import { historyProjection } from './projection.ts';
 import { InvalidCursorError, readHistory, type HistoryEntry } from './queries.ts';
-import { alice, bob, projectA, projectB, seedLog, type SeededLog } from '../../test/seed.ts';
+import { alice, bob, projectA, projectB, seedLog, type SeededLog } from '../testing/seed.ts';
 
 for (const backend of testBackends()) {
   describe(`history read model on ${backend.name}`, () => {
