@@ -18,6 +18,9 @@ import { exportRoutes } from './features/export.ts';
 import { heuristicRoutes } from './features/heuristics.ts';
 import { weakSupervisionRoutes } from './features/weak-supervision.ts';
 import { metricsRoutes } from './features/metrics.ts';
+import { historyRoutes } from './features/history.ts';
+import { asOfRoutes } from './features/as-of.ts';
+import { auditRoutes } from './features/audit.ts';
 import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
