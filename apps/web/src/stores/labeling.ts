@@ -165,8 +165,9 @@ export const useLabelingStore = defineStore('labeling', () => {
       if (sessionId.value) {
         session.value = await api.getSession(project, sessionId.value, { after: consistency.after });
         total.value = session.value.total;
-        // The session belongs to the caller: its owner is how the server names our answers.
-        if (session.value.owner) me.value = session.value.owner;
+        // Without a signed-in user the session's owner is how the server names our answers
+        // (a team session has other members: a signed-in caller is always themself).
+        if (session.value.owner && me.value === ANONYMOUS) me.value = session.value.owner;
       }
       await ensureLoaded(options.startAt ?? 0);
     } catch (e) {

@@ -202,8 +202,19 @@ describe('labeling store', () => {
     expect(api.putAnswer).toHaveBeenLastCalledWith('p1', 'r1', 'ner', { spans: [{ labelId: 'loc', start: 4, end: 5 }] }, '1');
   });
 
-  it('follows a session: its owner is the annotator, ids come from the session', async () => {
+  it('follows a session: a signed-in caller is the annotator (team sessions have other members), ids come from the session', async () => {
     vi.mocked(api.whoAmI).mockResolvedValue(ME);
+    vi.mocked(api.getSession).mockResolvedValue({ id: 's1', name: 'Team', owner: 'owner-7', total: 2, labeled: 0 });
+    vi.mocked(api.listSessionRecords).mockResolvedValue({ recordIds: ['r9', 'r4'], nextCursor: null, prevCursor: null });
+    vi.mocked(api.getRecord).mockImplementation(async (_p, id) => ({ id, seq: 1, values: {} }));
+    vi.mocked(api.getRecordLabels).mockResolvedValue(labels(null));
+    const team = useLabelingStore();
+    await team.open('p1', { sessionId: 's1' });
+    expect(team.me).toBe(ME);
+  });
+
+  it('follows a session without a signed-in user: its owner is the annotator, ids come from the session', async () => {
+    vi.mocked(api.whoAmI).mockResolvedValue(null);
     vi.mocked(api.getSession).mockResolvedValue({ id: 's1', name: 'Batch', owner: 'owner-7', total: 2, labeled: 0 });
     vi.mocked(api.listSessionRecords).mockResolvedValue({ recordIds: ['r9', 'r4'], nextCursor: null, prevCursor: null });
     vi.mocked(api.getRecord).mockImplementation(async (_p, id) => ({ id, seq: 1, values: {} }));
