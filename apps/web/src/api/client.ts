@@ -41,6 +41,7 @@ import type {
   NewHeuristic,
   RunRequested,
 } from './types';
+import type { WeakLabel, WsConfig, WsConfigChanges, WsConfusion, WsModel, WsRun } from './types';
 
 type Query = Record<string, string | number | null | undefined>;
 
@@ -532,4 +533,33 @@ export function saveLookupList(projectId: string, listId: string, list: LookupLi
 
 export function deleteLookupList(projectId: string, listId: string): Promise<WriteResult> {
   return request<WriteResult>('DELETE', `${projectPath(projectId)}/lookup-lists/${enc(listId)}`);
+}
+
+// --- weak supervision (docs/weak-supervision.md) --------------------------------------------
+
+const wsPath = (projectId: string, taskId: string) => `${projectPath(projectId)}/tasks/${enc(taskId)}/weak-supervision`;
+
+export function getWeakSupervision(projectId: string, taskId: string, options: { after?: string | null } = {}): Promise<{ config: WsConfig; runs: WsRun[] }> {
+  return request<{ config: WsConfig; runs: WsRun[] }>('GET', wsPath(projectId, taskId), { query: { after: options.after } });
+}
+
+export function configureWeakSupervision(projectId: string, taskId: string, changes: WsConfigChanges): Promise<WriteResult> {
+  return request<WriteResult>('PUT', wsPath(projectId, taskId), { body: changes });
+}
+
+export function runWeakSupervision(projectId: string, taskId: string, options: { heuristicIds?: string[]; model?: WsModel } = {}): Promise<WriteResult & { runId: string }> {
+  return request<WriteResult & { runId: string }>('POST', `${wsPath(projectId, taskId)}/runs`, { body: options });
+}
+
+export function getWeakSupervisionRun(projectId: string, runId: string, options: { after?: string | null } = {}): Promise<WsRun> {
+  return request<WsRun>('GET', `${projectPath(projectId)}/weak-supervision/runs/${enc(runId)}`, { query: { after: options.after } });
+}
+
+export function getWeakSupervisionConfusion(projectId: string, taskId: string, options: { after?: string | null } = {}): Promise<WsConfusion> {
+  return request<WsConfusion>('GET', `${wsPath(projectId, taskId)}/confusion`, { query: { after: options.after } });
+}
+
+export async function getRecordWeakLabels(projectId: string, recordId: string, options: { after?: string | null } = {}): Promise<WeakLabel[]> {
+  const body = await request<{ weakLabels: WeakLabel[] }>('GET', `${projectPath(projectId)}/records/${enc(recordId)}/weak-labels`, { query: { after: options.after } });
+  return body.weakLabels;
 }

@@ -394,3 +394,63 @@ export interface LookupListInput {
   caseInsensitive?: boolean;
   wholeWord?: boolean;
 }
+
+// --- weak supervision (docs/weak-supervision.md) ---
+
+export type WsModel = 'ours' | 'mv' | 'refinery' | 'ds';
+export type WsRunStatus = 'requested' | 'completed' | 'failed' | 'superseded';
+
+export interface WsConfig {
+  taskId: string;
+  heuristicIds: string[];
+  model: WsModel;
+  autoRerun: boolean;
+  minConfidence: number;
+  /** null: never configured (the defaults) */
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+export type WsConfigChanges = Partial<Pick<WsConfig, 'heuristicIds' | 'model' | 'autoRerun' | 'minConfidence'>>;
+
+export interface WsRun {
+  runId: string;
+  taskId: string;
+  model: WsModel;
+  heuristicIds: string[];
+  parameters: Record<string, unknown>;
+  trigger: 'manual' | 'auto';
+  status: WsRunStatus;
+  requestedAt: string;
+  requestedBy: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  heuristics: Array<{ heuristicId: string; runId: string | null; votesArtifact: string | null; votes: number }> | null;
+  counts: { records: number; covered: number; labeled: number; manual: number; byLabel: Record<string, number> } | null;
+  resultArtifact: string | null;
+  meanConfidence: number | null;
+  agreement: Record<string, number | null> | null;
+  error: { kind: string; message: string } | null;
+  supersededBy: string | null;
+  current: boolean;
+}
+
+export interface WsConfusion {
+  taskId: string;
+  kind: TaskKind;
+  labelIds: string[];
+  compared: number;
+  withWeakLabel: number;
+  /** single label: reference (rows) × weak label (columns), last column = no weak label */
+  matrix: number[][] | null;
+  accuracy: number | null;
+  perLabel: Array<{ labelId: string; tp: number; fp: number; fn: number; precision: number | null; recall: number | null }>;
+}
+
+export interface WeakLabel {
+  taskId: string;
+  runId: string;
+  labelId: string;
+  confidence: number;
+  span: { start: number; end: number; tokenStart: number; tokenEnd: number } | null;
+}
