@@ -214,7 +214,11 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
   const prediction = fitted.predict();
   const weakSets: Array<Set<number>> = Array.from({ length: n }, () => new Set());
   for (let i = 0; i < n; i++) {
-    const set = prediction.labels[i]!;
+    // a label only where some heuristic voted for it on this record: without such a vote its
+    // probability is just the label's estimated balance (the same rule as uncovered records)
+    const votedFor = new Set<number>();
+    for (let k = indptr[i]!; k < indptr[i + 1]!; k++) votedFor.add(classes[k]!);
+    const set = prediction.labels[i]!.filter((c) => votedFor.has(c));
     if (!covered[i] || set.length === 0) continue;
     const ids = set.map((c) => input.labelIds[c]!);
     emit(
