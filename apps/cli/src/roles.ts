@@ -40,8 +40,9 @@ export async function runRole(role: Role): Promise<void> {
       break;
     }
     case 'workers': {
-      const workers = await startWorkers(platform);
+      const workers = await startWorkers(platform, config.kafka ? { relay: config.kafka } : {});
       console.log(`refinery workers: ${workers.reactors.map((r) => r.name).join(', ') || 'no reactors in this build'}`);
+      if (config.kafka) console.log(`refinery workers: Kafka relay to ${config.kafka.brokers.join(',')} (topics ${config.kafka.topicPrefix}*)`);
       stop = workers.stop;
       break;
     }

@@ -22,7 +22,7 @@ export async function start(): Promise<void> {
   const config = loadConfig();
   const platform = await openPlatform(config);
   const projector = await startProjector(platform, { leaseMs: config.projectorLeaseMs });
-  const workers = await startWorkers(platform);
+  const workers = await startWorkers(platform, config.kafka ? { relay: config.kafka } : {});
   const web = webDir();
   const api = await startApiServer(platform, config, {
     ...(web ? { webDir: web } : {}),
@@ -34,6 +34,7 @@ export async function start(): Promise<void> {
   const announcement = bootstrapAnnouncement(api.bootstrap, config.identity.ownerEmail);
   if (announcement) console.log(announcement);
   console.log(`Refinery is running at ${api.url} (${where}; started in ${Date.now() - startedAt} ms)`);
+  if (config.kafka) console.log(`Kafka relay: publishing integration events to ${config.kafka.brokers.join(',')} (topics ${config.kafka.topicPrefix}*)`);
   if (!web) console.log('The web app is not built (run `npm run build`); serving the API only.');
 
   let stopping = false;

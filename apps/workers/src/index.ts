@@ -2,12 +2,15 @@ import { CatchUpWaiter, ReactorRunner, type Reactor } from '@refinery/projector'
 import type { Platform } from '@refinery/runtime';
 import { closeDefaultPythonPool, type PythonPool, type SandboxLimits } from '@refinery/sandbox';
 import { heuristicRunReactor } from './heuristic-runs.ts';
+import { KafkaRelay, type RelayConfig } from './relay/relay.ts';
 import { weakSupervisionAutoRerunReactor, weakSupervisionReactor } from './weak-supervision.ts';
 
 export { heuristicRunReactor, deterministicId, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
 export { weakSupervisionReactor, weakSupervisionAutoRerunReactor, type WeakSupervisionReactorOptions, type WeakSupervisionAutoRerunOptions } from './weak-supervision.ts';
 export { computeWeakLabels, type WeakSupervisionInput, type WeakSupervisionOutput } from './weak-supervision-fit.ts';
 export type { Reactor };
+export { KafkaRelay, RELAY_CHECKPOINT, type RelayConfig, type RelayOptions, type RelayState, type RelayStatus } from './relay/relay.ts';
+export { RELAYED_EVENT_TYPES, toIntegrationMessages, UntranslatableEventError, type OutgoingMessage } from './relay/mapping.ts';
 
 /**
  * Reactors: checkpointed consumers of the log that do work in response to events and append the
@@ -26,11 +29,14 @@ export interface WorkersOptions {
   readModelWaitMs?: number;
   /** weak-supervision auto re-run: wait after a change before requesting a run (ms, default 5 s) */
   wsDebounceMs?: number;
+  /** the Kafka relay (docs/integrations.md): runs when given (config `kafka`, i.e. KAFKA_BROKERS is set) */
+  relay?: RelayConfig;
 }
 
 export interface WorkersHandle {
   reactors: readonly Reactor[];
   runner: ReactorRunner | undefined;
+  relay: KafkaRelay | undefined;
   stop(): Promise<void>;
 }
 
@@ -70,7 +76,19 @@ export function defaultReactors(platform: Platform, options: WorkersOptions = {}
 
 export async function startWorkers(platform: Platform, options: WorkersOptions = {}): Promise<WorkersHandle> {
   const reactors = options.reactors ?? defaultReactors(platform, options);
-  if (reactors.length === 0) return { reactors, runner: undefined, stop: async () => undefined };
+  // The relay keeps its own loop and backoff: a broker outage never holds up the reactors.
+  const relay = options.relay
+    ? new KafkaRelay({
+        db: platform.db,
+        store: platform.store,
+        artifacts: platform.artifacts,
+        config: options.relay,
+        instanceId: `${options.instanceId ?? `workers-${process.pid}`}-relay`,
+        ...(options.log ? { log: options.log } : {}),
+      })
+    : undefined;
+  await relay?.start();
+  if (reactors.length === 0) return { reactors, runner: undefined, relay, stop: async () => relay?.stop() };
   const runner = new ReactorRunner(platform.db, platform.store, reactors, {
     instanceId: options.instanceId ?? `workers-${process.pid}`,
     ...(options.log ? { log: options.log } : {}),
@@ -79,7 +97,9 @@ export async function startWorkers(platform: Platform, options: WorkersOptions =
   return {
     reactors,
     runner,
+    relay,
     stop: async () => {
+      await relay?.stop();
       await runner.stop();
       if (!options.pythonPool) await closeDefaultPythonPool();
     },

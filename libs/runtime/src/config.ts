@@ -13,6 +13,24 @@ export interface RuntimeConfig {
   readWaitMs: number;
   projectorLeaseMs: number;
   identity: IdentityConfig;
+  /** the Kafka relay (docs/integrations.md); undefined = off (KAFKA_BROKERS unset) */
+  kafka: KafkaConfig | undefined;
+}
+
+/** The Kafka relay's settings (docs/integrations.md). */
+export interface KafkaConfig {
+  /** KAFKA_BROKERS, comma-separated host:port */
+  brokers: string[];
+  /** KAFKA_TOPIC_PREFIX (default `refinery.`) */
+  topicPrefix: string;
+  /** KAFKA_CLIENT_ID (default `refinery-relay`) */
+  clientId: string;
+  /** KAFKA_TOPIC_PARTITIONS for topics the relay creates (default 6) */
+  partitions: number;
+  /** KAFKA_REPLICATION_FACTOR for topics the relay creates (default 1) */
+  replicationFactor: number;
+  /** REFINERY_KAFKA_MAX_MESSAGE_BYTES: larger messages are dead-lettered (default 1 000 000, below the broker's default 1 048 588) */
+  maxMessageBytes: number;
 }
 
 /** Accounts and sessions (docs/identity.md). */
@@ -60,6 +78,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     // 5 s: a killed projector's work resumes within about 6 s (bench/results/failover-2026-11-27.md).
     projectorLeaseMs: integer(env, 'REFINERY_PROJECTOR_LEASE_MS', 5_000, 500, 600_000),
     identity: identityConfig(env),
+    kafka: kafkaConfig(env),
+  };
+}
+
+function kafkaConfig(env: NodeJS.ProcessEnv): KafkaConfig | undefined {
+  const raw = env.KAFKA_BROKERS?.trim();
+  if (!raw) return undefined;
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0 || brokers.some((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))) {
+    throw new ConfigError('KAFKA_BROKERS', raw, 'a comma-separated list of host:port, e.g. 127.0.0.1:9092,kafka-2:9092');
+  }
+  const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? 'refinery.';
+  if (!/^[A-Za-z0-9._-]{0,200}$/.test(topicPrefix)) throw new ConfigError('KAFKA_TOPIC_PREFIX', topicPrefix, 'up to 200 characters of A-Z a-z 0-9 . _ -');
+  const clientId = env.KAFKA_CLIENT_ID || 'refinery-relay';
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(clientId)) throw new ConfigError('KAFKA_CLIENT_ID', clientId, '1 to 200 characters of A-Z a-z 0-9 . _ -');
+  return {
+    brokers,
+    topicPrefix,
+    clientId,
+    partitions: integer(env, 'KAFKA_TOPIC_PARTITIONS', 6, 1, 10_000),
+    replicationFactor: integer(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 100),
+    maxMessageBytes: integer(env, 'REFINERY_KAFKA_MAX_MESSAGE_BYTES', 1_000_000, 1024, 100 * 1024 * 1024),
   };
 }
 
