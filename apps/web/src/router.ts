@@ -34,6 +34,13 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { title: 'Heuristics' },
   },
+  {
+    path: '/projects/:id/dashboard',
+    name: 'dashboard',
+    component: () => import('./views/DashboardView.vue'),
+    props: true,
+    meta: { title: 'Dashboard' },
+  },
   { path: '/projects/:id/members', name: 'members', component: () => import('./views/MembersView.vue'), props: true, meta: { title: 'Members' } },
   { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInView.vue'), meta: { title: 'Sign in', public: true } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },

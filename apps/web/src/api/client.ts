@@ -84,13 +84,14 @@ function unauthenticated(status: number, path: string): void {
   if (status === 401 && !path.startsWith('/api/auth/') && !path.startsWith('/api/invitations/')) onUnauthenticated?.();
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** One JSON request (exported for the feature modules beside this one, e.g. ./metrics.ts). */
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (options.body !== undefined) {

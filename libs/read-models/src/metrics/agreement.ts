@@ -13,16 +13,15 @@ import {
 import { getLabelingConfig, type TaskView } from '../labeling/queries.ts';
 import { sourceNames } from './queries.ts';
 
-/** Separators that cannot occur in ids (record ids and label ids are printable text). */
+/** Separator that cannot occur in record ids (printable text). */
 const UNIT = '\u001f';
-const LABELS = '\u001e';
 
 export interface AnnotatorRatings {
   /** annotator user ids, one matrix row each (sorted) */
   annotators: string[];
   /** record ids, one matrix column each */
   recordIds: string[];
-  /** the category of code `c`: the label ids of an answer (one for single-label tasks, sorted) */
+  /** the category of code `c`: the task's labels first (one id each), then label sets of multi-label answers */
   categories: string[][];
   /** annotator × record codes, `MISSING` where the annotator did not label the record */
   matrix: RatingMatrix;
@@ -30,55 +29,102 @@ export interface AnnotatorRatings {
 
 /**
  * The manual classification answers of a task as a dense rating matrix (typed array), for the
- * agreement statistics. The database groups the rows per annotator into two long strings (record
- * ids and answers, in the same order), so a million labels cross the wire as a handful of values
- * instead of a million rows. A multi-label answer is one category: its sorted set of label ids.
+ * agreement statistics. One query per annotator (run concurrently; each an index range of the
+ * metrics index) returns two long strings: the record ids and the label numbers (positions in the
+ * task's label list), so a million labels cross the wire as a handful of values instead of a
+ * million rows, and the label ids never need to be looked up. A multi-label answer is one
+ * category: its sorted set of label ids.
  */
-export async function loadAnnotatorRatings(sql: SqlExecutor, projectId: string, taskId: string): Promise<AnnotatorRatings> {
-  const r = await sql.query<{ annotator: string; records: string; answers: string }>(
-    `select annotator, string_agg(record_id, E'\\x1f') as records, string_agg(answer, E'\\x1f') as answers
-     from (
-       select annotator, record_id, string_agg(label_id, E'\\x1e' order by label_id) as answer
-       from rm_record_labels
-       where project_id = $1 and task_id = $2 and source = 'manual' and span_start is null
-       group by annotator, record_id
-     ) a
-     group by annotator order by annotator`,
+export async function loadAnnotatorRatings(sql: SqlExecutor, projectId: string, taskId: string, labelIds?: readonly string[]): Promise<AnnotatorRatings> {
+  const labels = labelIds ?? (await getLabelingConfig(sql, projectId)).tasks.find((t) => t.id === taskId)?.labels.map((l) => l.id) ?? [];
+  // the task's annotators by a skip scan of the index (a few probes, not a scan of the labels)
+  const a = await sql.query<{ annotator: string }>(
+    `with recursive a as (
+       (select annotator from rm_record_labels where project_id = $1 and task_id = $2 and source = 'manual' order by annotator limit 1)
+       union all
+       select (select r.annotator from rm_record_labels r where r.project_id = $1 and r.task_id = $2 and r.source = 'manual' and r.annotator > a.annotator order by r.annotator limit 1)
+       from a where a.annotator is not null
+     )
+     select annotator from a where annotator is not null`,
     [projectId, taskId],
   );
-  const annotators = r.rows.map((row) => row.annotator);
+  const annotators = a.rows.map((r) => r.annotator).sort();
+  const rows = await Promise.all(
+    annotators.map((annotator) =>
+      sql
+        .query<{ records: string | null; labels: string | null }>(
+          `select string_agg(record_id, E'\\x1f') as records, string_agg(coalesce(array_position($4::text[], label_id), 0)::text, ',') as labels
+           from rm_record_labels
+           where project_id = $1 and task_id = $2 and source = 'manual' and annotator = $3 and span_start is null`,
+          [projectId, taskId, annotator, labels],
+        )
+        .then((r) => r.rows[0] ?? { records: null, labels: null }),
+    ),
+  );
+
+  // item indices: the first annotator to mention a record numbers it
   const recordIndex = new Map<string, number>();
-  const categoryIndex = new Map<string, number>();
-  const perAnnotator: { items: Int32Array; codes: Int32Array }[] = [];
-  for (const row of r.rows) {
-    const records = row.records.split(UNIT);
-    const answers = row.answers.split(UNIT);
+  const perAnnotator = rows.map((row) => {
+    const records = row.records ? row.records.split(UNIT) : [];
     const items = new Int32Array(records.length);
-    const codes = new Int32Array(records.length);
     for (let k = 0; k < records.length; k++) {
       const id = records[k]!;
       let i = recordIndex.get(id);
       if (i === undefined) recordIndex.set(id, (i = recordIndex.size));
-      const answer = answers[k]!;
-      let c = categoryIndex.get(answer);
-      if (c === undefined) categoryIndex.set(answer, (c = categoryIndex.size));
       items[k] = i;
-      codes[k] = c;
     }
-    perAnnotator.push({ items, codes });
-  }
-  const n = recordIndex.size;
-  const codes = new Int32Array(annotators.length * n).fill(MISSING);
-  perAnnotator.forEach((a, row) => {
-    const base = row * n;
-    for (let k = 0; k < a.items.length; k++) codes[base + a.items[k]!] = a.codes[k]!;
+    return { items, labels: parseInts(row.labels ?? '', records.length) };
   });
+
+  // codes 0 … K-1 are the task's labels; label sets (multi-label answers) get codes after them
+  const n = recordIndex.size;
+  const k0 = Math.max(1, labels.length);
+  const setIndex = new Map<string, number>();
+  const codes = new Int32Array(annotators.length * n).fill(MISSING);
+  perAnnotator.forEach((p, row) => {
+    const base = row * n;
+    let sets: Map<number, number[]> | undefined;
+    for (let k = 0; k < p.items.length; k++) {
+      const label = p.labels[k]! - 1;
+      if (label < 0) continue; // a label the task no longer has (removed while we read)
+      const at = base + p.items[k]!;
+      if (codes[at] === MISSING) codes[at] = label;
+      else {
+        sets ??= new Map();
+        const set = sets.get(at) ?? sets.set(at, [codes[at]!]).get(at)!;
+        set.push(label);
+      }
+    }
+    for (const [at, set] of sets ?? []) {
+      const key = set.sort((x, y) => x - y).join(',');
+      let c = setIndex.get(key);
+      if (c === undefined) setIndex.set(key, (c = k0 + setIndex.size));
+      codes[at] = c;
+    }
+  });
+  const categories = [...labels.map((l) => [l]), ...[...setIndex.keys()].map((key) => key.split(',').map((i) => labels[Number(i)]!))];
   return {
     annotators,
     recordIds: [...recordIndex.keys()],
-    categories: [...categoryIndex.keys()].map((key) => key.split(LABELS)),
-    matrix: ratingMatrix(codes, annotators.length, n, Math.max(1, categoryIndex.size)),
+    categories,
+    matrix: ratingMatrix(codes, annotators.length, n, k0 + setIndex.size),
   };
+}
+
+/** Parses `count` comma-separated non-negative integers without allocating a string per number. */
+function parseInts(text: string, count: number): Int32Array {
+  const out = new Int32Array(count);
+  let k = 0;
+  let v = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 44) {
+      out[k++] = v;
+      v = 0;
+    } else v = v * 10 + (c - 48);
+  }
+  if (text.length) out[k] = v;
+  return out;
 }
 
 /**
@@ -161,7 +207,7 @@ export async function getAgreement(sql: SqlExecutor, projectId: string, taskId: 
       spans: { pairs: pairwiseSpanAgreement(annotations).map((p) => ({ a: annotators[p.a]!, b: annotators[p.b]!, records: p.items, exact: p.exact, overlap: p.overlap })) },
     };
   }
-  const ratings = await loadAnnotatorRatings(sql, projectId, taskId);
+  const ratings = await loadAnnotatorRatings(sql, projectId, taskId, task.labels.map((l) => l.id));
   const { annotators, matrix } = ratings;
   const names = await sourceNames(sql, projectId, annotators, []);
   const report = agreementReport(matrix);

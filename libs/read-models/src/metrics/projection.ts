@@ -15,7 +15,7 @@ type Handled = RecordLabeled | GoldLabelSet | LabelingTaskRemoved | ProjectDelet
  */
 export const metricsProjection: Projection = {
   name: 'metrics',
-  version: 1,
+  version: 2,
   handles: ['RecordLabeled', 'GoldLabelSet', 'LabelingTaskRemoved', 'ProjectDeleted'],
   async setup(sql) {
     await sql.exec(`
@@ -26,8 +26,14 @@ export const metricsProjection: Projection = {
         annotator  text not null,
         day        date not null,
         answers    integer not null,
+        -- log position (transaction, sequence) of the last event counted: a replayed event is not counted twice
+        last_tx    bigint not null,
+        last_seq   bigint not null,
         primary key (project_id, task_id, source, annotator, day)
       );
+      -- version 1 had no positions (it rebuilds itself as version 2)
+      alter table rm_label_activity add column if not exists last_tx bigint not null default 0;
+      alter table rm_label_activity add column if not exists last_seq bigint not null default 0;
       do $$ begin
         if to_regclass('rm_record_labels') is not null then
           create index if not exists rm_record_labels_metrics on rm_record_labels (project_id, task_id, source, annotator, record_id, label_id)
@@ -47,10 +53,13 @@ export const metricsProjection: Projection = {
           const d = e.data;
           const source = e.type === 'RecordLabeled' ? 'manual' : 'gold';
           const annotator = e.type === 'RecordLabeled' ? e.data.annotator : e.meta.actor;
+          const [txId, seq] = e.position.split('/');
           await tx.query(
-            `insert into rm_label_activity (project_id, task_id, source, annotator, day, answers) values ($1, $2, $3, $4, ($5::timestamptz at time zone 'UTC')::date, 1)
-             on conflict (project_id, task_id, source, annotator, day) do update set answers = rm_label_activity.answers + 1`,
-            [d.projectId, d.taskId, source, annotator, e.meta.at],
+            `insert into rm_label_activity (project_id, task_id, source, annotator, day, answers, last_tx, last_seq)
+             values ($1, $2, $3, $4, ($5::timestamptz at time zone 'UTC')::date, 1, $6, $7)
+             on conflict (project_id, task_id, source, annotator, day) do update set answers = rm_label_activity.answers + 1, last_tx = excluded.last_tx, last_seq = excluded.last_seq
+             where (rm_label_activity.last_tx, rm_label_activity.last_seq) < (excluded.last_tx, excluded.last_seq)`,
+            [d.projectId, d.taskId, source, annotator, e.meta.at, txId, seq],
           );
           break;
         }

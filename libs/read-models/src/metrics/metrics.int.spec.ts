@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Recorded, SqlDatabase } from '@refinery/events';
+import { testBackends } from '@refinery/events/testing';
+import { labelingConfigProjection, recordLabelsProjection } from '../labeling/index.ts';
+import { identityProjection } from '../identity/index.ts';
+import { heuristicsProjection } from '../heuristics/index.ts';
+import { metricsProjection } from './projection.ts';
+import { getProjectMetrics } from './queries.ts';
+import { getAgreement, loadAnnotatorRatings } from './agreement.ts';
+
+const P = '0b7f3a0e-7f2d-4a55-9c55-4a8ad0b1f5a2';
+const u1 = '11111111-1111-4111-8111-111111111111';
+const u2 = '22222222-2222-4222-8222-222222222222';
+
+let seq = 0;
+function recorded(type: string, data: Record<string, unknown>, at: string, actor = u1): Recorded {
+  seq++;
+  return { type, data: { projectId: P, ...data }, id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, streamId: 's', revision: 0n, position: `7/${seq}`, meta: { actor, at, schema: 1 } };
+}
+const DAY1 = '2026-11-01T23:59:00.000Z';
+const DAY2 = '2026-11-02T00:01:00.000Z';
+const labeled = (annotator: string, recordId: string, labelIds: string[], at: string) => recorded('RecordLabeled', { recordId, taskId: 'm', annotator, labelIds, spans: [] }, at, annotator);
+
+const events = [
+  recorded('LabelingTaskAdded', { taskId: 'm', name: 'Topics', kind: 'multi_label', attribute: null, allowOverlap: false }, DAY1),
+  ...['A', 'B'].map((l) => recorded('LabelAdded', { taskId: 'm', labelId: l, name: l, color: '#000000', hotkey: null, description: '' }, DAY1)),
+  // u1: r1 {A, B}, r2 {A}; u2: r1 {B, A} (the same set), r2 {A} then {B} the next day
+  labeled(u1, 'r1', ['A', 'B'], DAY1),
+  labeled(u1, 'r2', ['A'], DAY1),
+  labeled(u2, 'r1', ['B', 'A'], DAY1),
+  labeled(u2, 'r2', ['A'], DAY1),
+  labeled(u2, 'r2', ['B'], DAY2),
+  recorded('GoldLabelSet', { recordId: 'r2', taskId: 'm', labelIds: ['A'], spans: [] }, DAY2),
+];
+
+for (const backend of testBackends()) {
+  describe(`metrics read model on ${backend.name}`, () => {
+    let db: SqlDatabase;
+    beforeAll(async () => {
+      db = await backend.open();
+      // names come from the accounts and heuristics read models
+      for (const p of [labelingConfigProjection, recordLabelsProjection, identityProjection, heuristicsProjection, metricsProjection]) await p.setup(db);
+      // replaying the same events twice must give the same read model
+      for (let i = 0; i < 2; i++) {
+        for (const p of [labelingConfigProjection, recordLabelsProjection, metricsProjection]) {
+          await db.transaction((tx) => p.apply(tx, events.filter((e) => p.handles.includes(e.type))));
+        }
+      }
+    });
+    afterAll(() => backend.cleanup());
+
+    it('progress counts every answer on the UTC day of its event, once', async () => {
+      const m = await getProjectMetrics(db, P);
+      expect(m.progress.map((p) => [p.day, p.source, p.annotator, p.answers])).toEqual([
+        ['2026-11-01', 'manual', u1, 2],
+        ['2026-11-01', 'manual', u2, 2],
+        ['2026-11-02', 'gold', u1, 1],
+        ['2026-11-02', 'manual', u2, 1],
+      ]);
+    });
+
+    it('multi-label distribution counts labels; a label set is one category in agreement', async () => {
+      const m = await getProjectMetrics(db, P, { taskId: 'm' });
+      const manual = Object.fromEntries(m.tasks[0]!.distribution.filter((d) => d.source === 'manual').map((d) => [d.sourceId, d.counts]));
+      expect(manual).toEqual({ [u1]: { A: 2, B: 1 }, [u2]: { A: 1, B: 2 } });
+      // reference: r1 unanimous {A, B}; r2 gold {A}
+      expect(m.tasks[0]!.distribution.find((d) => d.source === 'reference')?.counts).toEqual({ A: 2, B: 1 });
+
+      const ratings = await loadAnnotatorRatings(db, P, 'm');
+      expect(ratings.annotators).toEqual([u1, u2]);
+      const category = (a: number, recordId: string) => ratings.categories[ratings.matrix.codes[a * ratings.matrix.items + ratings.recordIds.indexOf(recordId)]!];
+      expect(category(0, 'r1')).toEqual(['A', 'B']);
+      expect(category(1, 'r1')).toEqual(['A', 'B']);
+      expect(category(0, 'r2')).toEqual(['A']);
+      expect(category(1, 'r2')).toEqual(['B']);
+      // r1 agree, r2 not: p_o ½; marginals u1 ({A,B} ½, {A} ½), u2 ({A,B} ½, {B} ½): p_e ¼ → κ ⅓
+      const a = await getAgreement(db, P, 'm');
+      expect(a?.nominal?.pairs).toHaveLength(1);
+      expect(a?.nominal?.pairs[0]).toMatchObject({ a: u1, b: u2, shared: 2, agreements: 1, percentAgreement: 0.5 });
+      expect(a?.nominal?.pairs[0]?.cohenKappa).toBeCloseTo(1 / 3, 10);
+      expect(await getAgreement(db, P, 'nope')).toBeUndefined();
+    });
+
+    it('reset empties what it wrote', async () => {
+      await metricsProjection.reset(db);
+      expect((await getProjectMetrics(db, P)).progress).toEqual([]);
+    });
+  });
+}
