@@ -67,24 +67,32 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
       expect(r.status, JSON.stringify(r.body)).toBe(status);
       return r.body;
     };
-    for (let i = 0; i < 400 && (await call1('GET', '/api/auth/me')).status === 401; i++) await sleep(50);
+    for (let i = 0; i < 1200 && (await call1('GET', '/api/auth/me')).status === 401; i++) await sleep(50);
 
     const db: SqlDatabase = await openPostgres(live.url, { maxConnections: 2 });
+    // Setup writes go through one API and the next request through the other: wait until every read
+    // model has the write (a client reading its own writes across processes does the same with
+    // ?after=), so a loaded machine's projector lag does not turn into a 403 or 404 here.
+    const seen = async (p: ReturnType<typeof call1>, status: number) => {
+      const body = await ok(p, status);
+      await waitForCheckpoints(db, typeof body.position === 'string' ? body.position : await headOf(db), 60_000);
+      return body;
+    };
     const owners = async () =>
       (await db.query<{ name: string; owner: string | null }>('select name, owner from projection_checkpoints')).rows.filter((r) =>
         allProjections.some((p) => p.name === r.name),
       );
 
     // Load before the kills: a project, an import, labels through both APIs, a heuristic run.
-    const P = (await ok(call1('POST', '/api/projects', { name: 'Scale-out' }), 201)).id as string;
+    const P = (await seen(call1('POST', '/api/projects', { name: 'Scale-out' }), 201)).id as string;
     const texts = ['Check out my channel', 'Great song!', 'Subscribe for free stuff', 'I love this song', 'nice', 'Visit http://spam.example'];
     const jsonl = Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `${texts[i % texts.length]} #${i}` })).join('\n');
-    await ok(call2('POST', `/api/projects/${P}/imports?primaryKey=id`, jsonl, { 'content-type': 'application/x-ndjson' }), 201);
-    const taskId = (await ok(call1('POST', `/api/projects/${P}/tasks`, { name: 'Spam', kind: 'single_label' }), 201)).id as string;
+    await seen(call2('POST', `/api/projects/${P}/imports?primaryKey=id`, jsonl, { 'content-type': 'application/x-ndjson' }), 201);
+    const taskId = (await seen(call1('POST', `/api/projects/${P}/tasks`, { name: 'Spam', kind: 'single_label' }), 201)).id as string;
     const label: Record<string, string> = {};
-    for (const name of ['HAM', 'SPAM']) label[name] = (await ok(call2('POST', `/api/projects/${P}/tasks/${taskId}/labels`, { name }), 201)).id;
+    for (const name of ['HAM', 'SPAM']) label[name] = (await seen(call2('POST', `/api/projects/${P}/tasks/${taskId}/labels`, { name }), 201)).id;
     const heuristic = (
-      await ok(
+      await seen(
         call1('POST', `/api/projects/${P}/heuristics`, {
           taskId,
           name: 'song',
@@ -100,6 +108,8 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
     // Writers through both APIs until told to stop; a writer whose API died moves to the other one.
     let writing = true;
     let written = 0;
+    let writtenAfterKills = 0;
+    let projectorKilled = false;
     let failedWhileKilled = 0;
     let api1Alive = true;
     const writer = async (w: number) => {
@@ -109,7 +119,10 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
         const labelId = i % 3 === 0 ? label.SPAM! : label.HAM!;
         try {
           const r = await (useFirst ? call1 : call2)('PUT', `/api/projects/${P}/records/${record}/labels/${taskId}`, { labelIds: [labelId] });
-          if (r.status === 200) written++;
+          if (r.status === 200) {
+            written++;
+            if (projectorKilled) writtenAfterKills++;
+          }
           else if (r.status !== 409) throw new Error(`label write: ${r.status} ${JSON.stringify(r.body)}`);
         } catch (err) {
           if (useFirst && !api1Alive) failedWhileKilled++;
@@ -126,6 +139,7 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
     await sleep(1000);
     const killedAt = Date.now();
     await projectorA.kill('SIGKILL');
+    projectorKilled = true;
 
     // The standby takes every projection over once A's leases expire.
     let takeoverMs = -1;
@@ -138,7 +152,7 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
       await sleep(100);
     }
     expect(takeoverMs, `projector B (${idB}) took over every projection`).toBeGreaterThanOrEqual(0);
-    expect(takeoverMs).toBeLessThan(LEASE_MS + 5000);
+    expect(takeoverMs).toBeLessThan(LEASE_MS + 10_000); // the benchmark measures it closely (bench:failover)
 
     // A heuristic run requested after the kills completes: the worker waits for read models only B now advances.
     const run2 = (await ok(call2('POST', `/api/projects/${P}/heuristics/${heuristic}/runs`, {}), 202)).runId as string;
@@ -146,6 +160,7 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
     writing = false;
     await Promise.all(writers);
     expect(written).toBeGreaterThan(20);
+    expect(writtenAfterKills, 'label writes through the surviving API after the kills').toBeGreaterThan(0);
 
     for (const runId of [run1, run2]) {
       const deadline = Date.now() + 60_000;
@@ -161,9 +176,7 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
     }
 
     // Wait until the surviving projector has projected the whole log.
-    const store = await PostgresEventStore.open(db, { catalog });
-    const head = await store.head();
-    await store.close();
+    const head = await headOf(db);
     await waitForCheckpoints(db, head, 30_000);
     const last = await ok(call2('GET', `/api/projects/${P}/records/r0/labels?after=${encodeURIComponent(head)}`));
     expect(last.answers.length).toBeGreaterThan(0);
@@ -203,12 +216,21 @@ describe.skipIf(!url)(`scale-out: 2 APIs, 2 projectors, workers on one PostgreSQ
       await rdb.close();
       await ldb.close();
     }
-    console.log(`scale-out: ${written} label writes, ${failedWhileKilled} lost with the killed API, takeover after ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
+    console.log(`scale-out: ${written} label writes (${writtenAfterKills} after the kills), ${failedWhileKilled} lost with the killed API, takeover after ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
   }, 240_000);
 });
 
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+async function headOf(db: SqlDatabase): Promise<string> {
+  const store = await PostgresEventStore.open(db, { catalog });
+  try {
+    return await store.head();
+  } finally {
+    await store.close();
+  }
 }
 
 async function waitForCheckpoints(db: SqlDatabase, position: string, timeoutMs: number): Promise<void> {

@@ -436,25 +436,21 @@ export class BuiltInIdentity implements IdentityProvider {
       const password = options.ownerPassword ?? generatePassword();
       requireGoodPassword(password, options.ownerEmail);
       try {
+        const registered: UserRegistered['data'] = { userId, email: options.ownerEmail, displayName: 'Owner', passwordHash: await hashPassword(password, this.scrypt), admin: true, origin: 'bootstrap', invitationId: null };
         await this.store.transaction(async (log) => {
           await claimEmail(log, userId, options.ownerEmail);
-          await log.append(
-            userStreamId(userId),
-            [
-              {
-                type: 'UserRegistered',
-                data: { userId, email: options.ownerEmail, displayName: 'Owner', passwordHash: await hashPassword(password, this.scrypt), admin: true, origin: 'bootstrap', invitationId: null },
-              },
-            ],
-            { actor: 'system', expectedRevision: 'no_stream' },
-          );
+          await log.append(userStreamId(userId), [{ type: 'UserRegistered', data: registered }], { actor: 'system', expectedRevision: 'no_stream' });
         });
         result.createdOwner = { userId, email: options.ownerEmail, password: generated ? password : undefined };
+        // Not re-read from the log: readAll shows a commit only once every older transaction on
+        // the server has ended, so under concurrent writers the owner just created could be
+        // missed and the admin token never seeded (found by apps/cli/test/scale-out.int.spec.ts).
+        admin = registered;
       } catch (err) {
         if (!(err instanceof DomainError && err.code === 'email_taken')) throw err;
-        // another process bootstrapped at the same moment
+        // another process bootstrapped at the same moment (and seeds the token itself)
       }
-      admin = await this.firstAdminInLog();
+      admin ??= await this.firstAdminInLog();
     }
     let position: string | undefined;
     if (result.createdOwner) position = await this.store.head();
