@@ -57,7 +57,9 @@ async function serve(backend: BackendName): Promise<void> {
 }
 
 function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', backend], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // LIVE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the server process, for finding where time goes
+  const profile = process.env['LIVE_BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['LIVE_BENCH_CPU_PROF']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', backend], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -113,14 +115,22 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
   }, 500);
   const annotators: Annotator[] = [];
   try {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; ; i++) {
       const me = await fetch(`${url}/api/auth/me`, { headers: { authorization: `Bearer ${TOKEN}` } });
       if (me.status === 200) break;
+      if (i > 1200) throw new Error('the seeded admin token is not accepted after 60 s');
       await new Promise((r) => setTimeout(r, 50));
     }
     const perAnnotator = rate * seconds;
     const records = Math.max(1000, Math.ceil((annotatorCount * perAnnotator) / 5));
     const project = await call('POST', '/api/projects', { name: 'live bench' });
+    // the creator's membership may take a moment to be projected on a loaded machine
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${url}/api/projects/${project.id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      if (r.status === 200) break;
+      if (i > 1200) throw new Error(`the new project is not readable after 120 s: ${r.status}; ${await (await fetch(`${url}/readyz`)).text()}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
     const lines = Array.from({ length: records }, (_, i) => JSON.stringify({ id: `r${i}`, text: `comment number ${i}` })).join('\n');
     await call('POST', `/api/projects/${project.id}/imports?primaryKey=id`, lines, TOKEN, 'application/x-ndjson');
     const task = await call('POST', `/api/projects/${project.id}/tasks`, { name: 'Spam', kind: 'single_label' });

@@ -101,6 +101,31 @@ describe('live labeling session in two browsers', () => {
     await screenshot(owner, 'live-label-back');
   });
 
+  it('the members page lists the team, changes a role and invites someone', async () => {
+    const page = await browsers[0]!.context.newPage();
+    page.setDefaultTimeout(20_000);
+    problems.push(watchPage(page));
+    await page.goto(`${product!.url}/projects/${projectId}`);
+    await page.getByTestId('nav-members').click();
+    const row = page.locator(`[data-testid="member-row"][data-email="${expertAccount.email}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('member-role').inputValue()).toBe('expert');
+    await row.getByTestId('member-role').selectOption('annotator');
+    await page.waitForFunction(
+      (email) => (document.querySelector(`[data-testid="member-row"][data-email="${email}"] select`) as HTMLSelectElement | null)?.value === 'annotator',
+      expertAccount.email,
+    );
+    const members = await apiAs<{ members: { email: string; role: string }[] }>(product!, `/api/projects/${projectId}/members`);
+    expect(members.members.find((m) => m.email === expertAccount.email)?.role).toBe('annotator');
+    await page.getByTestId('invite-email').fill('cleo@example.com');
+    await page.getByTestId('invite-role').selectOption('expert');
+    await page.getByTestId('invite-submit').click();
+    await page.getByTestId('invite-link').waitFor();
+    expect(await page.getByTestId('invite-link').textContent()).toContain('/sign-in?invitation=');
+    await screenshot(page, 'members-page');
+    await page.close();
+  });
+
   it('presence follows the record: moving on shows the other as elsewhere', async () => {
     await expert.getByTestId('record-next').click();
     await owner.locator(`[data-testid="live-avatar"][data-user-name="${expertAccount.name}"][data-here="false"]`).waitFor();
