@@ -294,6 +294,55 @@ export const WeakLabelsPublishedV1 = define({
   }),
 });
 
+export const WeakSupervisionCompletedV1 = define({
+  type: 'weak_supervision.completed',
+  version: 1,
+  topic: TOPICS.weakLabels,
+  description:
+    "A weak-supervision run of a task finished (label model over the chosen heuristics); its weak labels with confidences follow in `weak_supervision_labels.published` chunks and replace the task's earlier ones once all arrived.",
+  data: z.object({
+    taskId: id,
+    runId: z.uuid(),
+    model: z.string().min(1).max(50),
+    heuristicIds: z.array(id),
+    counts: z.object({
+      records: z.number().int().nonnegative(),
+      covered: z.number().int().nonnegative(),
+      labeled: z.number().int().nonnegative(),
+      byLabel: z.record(z.string(), z.number().int().nonnegative()),
+    }),
+    meanConfidence: z.number().min(0).max(1),
+  }),
+});
+export const WeakSupervisionFailedV1 = define({
+  type: 'weak_supervision.failed',
+  version: 1,
+  topic: TOPICS.weakLabels,
+  description: 'A weak-supervision run failed; the earlier weak labels stay.',
+  data: z.object({ taskId: id, runId: z.uuid(), error: z.object({ kind: z.string().max(50), message: z.string().max(10_000) }) }),
+});
+export const WeakSupervisionLabelsPublishedV1 = define({
+  type: 'weak_supervision_labels.published',
+  version: 1,
+  topic: TOPICS.weakLabels,
+  description: 'The weak labels of a completed weak-supervision run with their confidences, 2,000 records per chunk.',
+  data: z.object({
+    taskId: id,
+    runId: z.uuid(),
+    kind: z.enum(['classification', 'multi_label', 'extraction']),
+    chunk: z.number().int().nonnegative(),
+    chunks: z.number().int().positive(),
+    /** classification and multi_label: `labels`; extraction: `spans` (offsets as in record.labeled) */
+    records: z.array(
+      z.object({
+        recordId,
+        labels: z.array(z.object({ labelId: id, confidence: z.number().min(0).max(1) })),
+        spans: z.array(spanSchema.extend({ confidence: z.number().min(0).max(1) })),
+      }),
+    ),
+  }),
+});
+
 // ---- membership ----------------------------------------------------------------------------------
 
 export const MemberAddedV1 = define({
@@ -365,6 +414,9 @@ export const integrationEventDefinitions = [
   HeuristicRunFailedV1,
   HeuristicRunCancelledV1,
   WeakLabelsPublishedV1,
+  WeakSupervisionCompletedV1,
+  WeakSupervisionFailedV1,
+  WeakSupervisionLabelsPublishedV1,
   MemberAddedV1,
   MemberRoleChangedV1,
   MemberRemovedV1,

@@ -1,4 +1,4 @@
-import type { ArtifactStore, Recorded, VotesArtifact } from '@refinery/events';
+import type { ArtifactStore, Recorded, VotesArtifact, WeakLabelsArtifact } from '@refinery/events';
 import {
   integrationEventDefinition,
   TOPICS,
@@ -37,6 +37,8 @@ export const RELAYED_EVENT_TYPES = [
   'HeuristicRunCompleted',
   'HeuristicRunFailed',
   'HeuristicRunCancelled',
+  'WeakSupervisionCompleted',
+  'WeakSupervisionFailed',
   'MemberAdded',
   'MemberRoleChanged',
   'MemberRemoved',
@@ -194,6 +196,23 @@ async function translate(event: Recorded, ctx: MappingContext): Promise<Part<Int
       });
     case 'HeuristicRunCancelled':
       return one('heuristic_run.cancelled', { heuristicId: d.heuristicId, runId: d.runId });
+    case 'WeakSupervisionCompleted':
+      return [
+        {
+          type: 'weak_supervision.completed',
+          data: {
+            taskId: d.taskId,
+            runId: d.runId,
+            model: d.model,
+            heuristicIds: (d.heuristics as { heuristicId: string }[]).map((h) => h.heuristicId),
+            counts: { records: d.counts.records, covered: d.counts.covered, labeled: d.counts.labeled, byLabel: d.counts.byLabel },
+            meanConfidence: d.meanConfidence,
+          },
+        },
+        ...(await weakSupervisionParts(d.taskId, d.runId, d.resultArtifact, ctx)),
+      ];
+    case 'WeakSupervisionFailed':
+      return one('weak_supervision.failed', { taskId: d.taskId, runId: d.runId, error: { kind: d.error.kind, message: d.error.message } });
     case 'MemberAdded':
       return one('member.added', { userId: d.userId, role: d.role });
     case 'MemberRoleChanged':
@@ -249,6 +268,46 @@ async function weakLabelParts(heuristicId: string, runId: string, hash: string, 
   for (let chunk = 0; chunk < chunks; chunk++) {
     const slice = rows.slice(chunk * VOTES_PER_PART, (chunk + 1) * VOTES_PER_PART);
     parts.push({ type: 'weak_labels.published', data: { heuristicId, runId, kind: votes.kind, chunk, chunks, votes: slice } });
+  }
+  return parts;
+}
+
+async function weakSupervisionParts(taskId: string, runId: string, hash: string, ctx: MappingContext): Promise<Part<IntegrationEventType>[]> {
+  const artifact = await ctx.artifacts.get(hash);
+  if (!artifact) throw new Error(`weak-labels artifact ${hash} of run ${runId} is missing from the artifact store`);
+  let result: WeakLabelsArtifact;
+  try {
+    result = JSON.parse(Buffer.from(artifact.bytes).toString('utf8')) as WeakLabelsArtifact;
+  } catch (err) {
+    throw new UntranslatableEventError(`weak-labels artifact ${hash} is not JSON: ${(err as Error).message}`);
+  }
+  if (result.format !== 'refinery.weak-labels.v1') throw new UntranslatableEventError(`weak-labels artifact ${hash} has unknown format ${String(result.format)}`);
+  const rows = result.recordIds.map((recordId, i) => {
+    const labels = result.labels[i];
+    const confidences = result.confidences[i];
+    if (result.kind === 'extraction') {
+      const spans = (labels as [string, number, number, number, number][]).map(([labelId, start, end, tokenStart, tokenEnd], j) => ({
+        labelId,
+        start,
+        end,
+        tokenStart,
+        tokenEnd,
+        confidence: (confidences as number[])[j]!,
+      }));
+      return { recordId, labels: [], spans };
+    }
+    if (result.kind === 'multi_label') {
+      return { recordId, labels: (labels as string[]).map((labelId, j) => ({ labelId, confidence: (confidences as number[])[j]! })), spans: [] };
+    }
+    return { recordId, labels: [{ labelId: labels as string, confidence: confidences as number }], spans: [] };
+  });
+  const chunks = Math.max(1, Math.ceil(rows.length / VOTES_PER_PART));
+  const parts: Part<IntegrationEventType>[] = [];
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    parts.push({
+      type: 'weak_supervision_labels.published',
+      data: { taskId, runId, kind: result.kind, chunk, chunks, records: rows.slice(chunk * VOTES_PER_PART, (chunk + 1) * VOTES_PER_PART) },
+    });
   }
   return parts;
 }

@@ -58,6 +58,37 @@ describe('integration event mapping', () => {
     expect(await toIntegrationMessages(recorded('HeuristicRunCompleted', { ...data, sample: 10 }), { artifacts })).toHaveLength(1);
   });
 
+  it('publishes the weak labels of a weak-supervision run with their confidences', async () => {
+    const result = { format: 'refinery.weak-labels.v1', kind: 'multi_label', recordIds: ['r1', 'r2'], labels: [['a', 'b'], ['b']], confidences: [[0.9, 0.6], [0.7]] };
+    const artifacts: ArtifactStore = { ...noArtifacts, get: async () => ({ bytes: new TextEncoder().encode(JSON.stringify(result)), contentType: 'application/json' }) };
+    const data = {
+      projectId: P,
+      taskId: 't',
+      runId: '2a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      model: 'ours',
+      parameters: {},
+      heuristics: [{ heuristicId: 'h1', runId: null, votesArtifact: null, votes: 0 }],
+      resultArtifact: 'c'.repeat(64),
+      counts: { records: 2, covered: 2, labeled: 2, byLabel: { a: 1, b: 2 } },
+      meanConfidence: 0.73,
+      agreement: { h1: null },
+      durationMs: 3,
+    };
+    const messages = await toIntegrationMessages(recorded('WeakSupervisionCompleted', data), { artifacts });
+    const events = messages.map((m) => parseIntegrationEvent(JSON.parse(m.value))!);
+    expect(events.map((e) => e.type)).toEqual(['weak_supervision.completed', 'weak_supervision_labels.published']);
+    expect(events[0]!.data).toMatchObject({ heuristicIds: ['h1'], meanConfidence: 0.73 });
+    expect(events[1]!.data).toMatchObject({
+      kind: 'multi_label',
+      chunk: 0,
+      chunks: 1,
+      records: [
+        { recordId: 'r1', labels: [{ labelId: 'a', confidence: 0.9 }, { labelId: 'b', confidence: 0.6 }], spans: [] },
+        { recordId: 'r2', labels: [{ labelId: 'b', confidence: 0.7 }], spans: [] },
+      ],
+    });
+  });
+
   it('refuses to send data that does not match the published schema', async () => {
     await expect(toIntegrationMessages(recorded('RecordLabeled', { projectId: P, recordId: '', taskId: 't', annotator: 'a', labelIds: [], spans: [] }), { artifacts: noArtifacts })).rejects.toThrow(
       UntranslatableEventError,
