@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Recorded, SqlDatabase } from '@refinery/events';
+import { setupCheckpoints } from '@refinery/projector';
 import { testBackends } from '@refinery/events/testing';
 import { labelingConfigProjection, recordLabelsProjection } from '../labeling/index.ts';
 import { identityProjection } from '../identity/index.ts';
@@ -39,7 +40,7 @@ for (const backend of testBackends()) {
     beforeAll(async () => {
       db = await backend.open();
       // names come from the accounts and heuristics read models
-      for (const p of [labelingConfigProjection, recordLabelsProjection, identityProjection, heuristicsProjection, metricsProjection]) await p.setup(db);
+      await setupCheckpoints(db, [labelingConfigProjection, recordLabelsProjection, identityProjection, heuristicsProjection, metricsProjection]);
       // replaying the same events twice must give the same read model
       for (let i = 0; i < 2; i++) {
         for (const p of [labelingConfigProjection, recordLabelsProjection, metricsProjection]) {
@@ -50,7 +51,7 @@ for (const backend of testBackends()) {
     afterAll(() => backend.cleanup());
 
     it('progress counts every answer on the UTC day of its event, once', async () => {
-      const m = await getProjectMetrics(db, P);
+      const m = await getProjectMetrics(db, P, { cache: false });
       expect(m.progress.map((p) => [p.day, p.source, p.annotator, p.answers])).toEqual([
         ['2026-11-01', 'manual', u1, 2],
         ['2026-11-01', 'manual', u2, 2],
@@ -60,7 +61,7 @@ for (const backend of testBackends()) {
     });
 
     it('multi-label distribution counts labels; a label set is one category in agreement', async () => {
-      const m = await getProjectMetrics(db, P, { taskId: 'm' });
+      const m = await getProjectMetrics(db, P, { taskId: 'm', cache: false });
       const manual = Object.fromEntries(m.tasks[0]!.distribution.filter((d) => d.source === 'manual').map((d) => [d.sourceId, d.counts]));
       expect(manual).toEqual({ [u1]: { A: 2, B: 1 }, [u2]: { A: 1, B: 2 } });
       // reference: r1 unanimous {A, B}; r2 gold {A}
@@ -81,9 +82,26 @@ for (const backend of testBackends()) {
       expect(await getAgreement(db, P, 'nope')).toBeUndefined();
     });
 
+    it('the cache is keyed by the checkpoints of the read models behind the figures', async () => {
+      const checkpoint = (c: string) =>
+        db.query(`insert into projection_checkpoints (name, version, checkpoint) values ('record_labels', 2, $1) on conflict (name) do update set checkpoint = excluded.checkpoint`, [c]);
+      await checkpoint('7/100');
+      const before = await getProjectMetrics(db, P, { taskId: 'm' });
+      await db.transaction((tx) => recordLabelsProjection.apply(tx, [labeled(u1, 'r3', ['B'], DAY2)]));
+      // rows changed by hand, checkpoint not moved: the cached figures (what a projection never does)
+      expect(await getProjectMetrics(db, P, { taskId: 'm' })).toEqual(before);
+      await checkpoint('7/101');
+      const after = await getProjectMetrics(db, P, { taskId: 'm' });
+      expect(after.tasks[0]!.distribution.find((d) => d.source === 'manual' && d.sourceId === u1)?.counts).toEqual({ A: 2, B: 2 });
+      // callers get copies: changing one does not change the cache
+      after.tasks[0]!.distribution.length = 0;
+      expect((await getProjectMetrics(db, P, { taskId: 'm' })).tasks[0]!.distribution.length).toBeGreaterThan(0);
+      await expect(getProjectMetrics(db, P, { confidenceBins: 1 })).rejects.toThrow(/confidenceBins/);
+    });
+
     it('reset empties what it wrote', async () => {
       await metricsProjection.reset(db);
-      expect((await getProjectMetrics(db, P)).progress).toEqual([]);
+      expect((await getProjectMetrics(db, P, { cache: false })).progress).toEqual([]);
     });
   });
 }

@@ -72,6 +72,11 @@ export interface MetricsOptions {
   taskId?: string;
   /** bins of the confidence histogram (default 10) */
   confidenceBins?: number;
+  /**
+   * reuse figures computed at the same checkpoints of the read models behind them (default true);
+   * false where rows change without a projection checkpoint moving (tests that apply events by hand)
+   */
+  cache?: boolean;
 }
 
 const toInt = (v: string | number) => (typeof v === 'number' ? v : Number(v));
@@ -82,6 +87,35 @@ const toInt = (v: string | number) => (typeof v === 'number' ? v : Number(v));
  * this runs on the live database and on a time-travel copy alike.
  */
 export async function getProjectMetrics(sql: SqlExecutor, projectId: string, options: MetricsOptions = {}): Promise<ProjectMetricsView> {
+  if (options.confidenceBins !== undefined && (!Number.isInteger(options.confidenceBins) || options.confidenceBins < 2 || options.confidenceBins > 100)) {
+    throw new RangeError(`confidenceBins must be an integer from 2 to 100, got ${options.confidenceBins}`);
+  }
+  if (options.cache === false) return computeProjectMetrics(sql, projectId, options);
+  // The figures change only when a read model behind them advances, and a projection writes its
+  // rows and its checkpoint in one transaction: the checkpoints are the cache key.
+  const checkpoints = await sql.query<{ c: string | null }>(
+    `select string_agg(name || '@' || version || '@' || checkpoint, ',' order by name) as c from projection_checkpoints where name = any($1::text[])`,
+    [METRICS_SOURCES],
+  );
+  const key = `${projectId}|${options.taskId ?? ''}|${options.confidenceBins ?? 10}|${checkpoints.rows[0]?.c ?? ''}`;
+  let cache = metricsCache.get(sql);
+  if (!cache) metricsCache.set(sql, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit) return structuredClone(await hit);
+  const computed = computeProjectMetrics(sql, projectId, options);
+  cache.set(key, computed);
+  computed.catch(() => cache.delete(key));
+  // a small LRU: the newest keys of a database stay
+  if (cache.size > METRICS_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return structuredClone(await computed);
+}
+
+/** read models the metrics are computed from (their checkpoints key the cache) */
+const METRICS_SOURCES = ['labeling_config', 'record_labels', 'heuristics', 'weak_supervision', 'metrics', 'identity'];
+const METRICS_CACHE_SIZE = 32;
+const metricsCache = new WeakMap<SqlExecutor, Map<string, Promise<ProjectMetricsView>>>();
+
+async function computeProjectMetrics(sql: SqlExecutor, projectId: string, options: MetricsOptions): Promise<ProjectMetricsView> {
   const config = await getLabelingConfig(sql, projectId);
   const tasks = options.taskId === undefined ? config.tasks : config.tasks.filter((t) => t.id === options.taskId);
   const taskFilter = options.taskId === undefined ? '' : ' and task_id = $2';
