@@ -203,7 +203,7 @@ if (process.argv.includes('--client-worker')) {
         continue;
       }
     }
-    const results = [];
+    const results: Awaited<ReturnType<typeof run>>[] = [];
     for (let i = 0; i < runs; i++) {
       note(`${backend}: ${rate} labels/s for ${seconds} s (run ${i + 1} of ${runs}, client ${client})`);
       const r = await run(backend, rate, seconds, client);

@@ -37,6 +37,8 @@ export interface QueryOptions {
   onlyAnnotator?: string;
   /** statement_timeout on the PostgreSQL server (PGlite cannot interrupt a running statement) */
   timeoutMs?: number;
+  /** let the planner use hash joins for searches again (benchmarks compare both) */
+  plannerDefaults?: boolean;
 }
 
 export interface CompiledFilter {
@@ -230,6 +232,7 @@ export async function searchRecords(
     order by ${ks.orderBy} limit ${limit}`;
   const countSql = `select count(*)::text as n from (select 1 from rm_records r where r.project_id = $1 and ${compiled.where} limit ${capParam}) m`;
   return boundedQuery(db, options, compiled.patterns, async (tx) => {
+    await avoidFullScans(tx, options);
     const rows = (await tx.query<{ id: string; seq: string; values: Record<string, unknown>; k: string | null }>(pageSql, p.values)).rows;
     // A page that is not full is the whole rest of the result: no count needed from the start.
     const counted = !cursor && rows.length <= request.limit ? rows.length : Number((await tx.query<{ n: string }>(countSql, countParams)).rows[0]?.n ?? 0);
@@ -244,6 +247,19 @@ export async function searchRecords(
       nextCursor: rows.length > request.limit && last ? encodeSearchCursor(plan, { k: last.k, s: last.seq }) : null,
     };
   });
+}
+
+/**
+ * The planner cannot estimate how many records an attribute condition keeps (a jsonb expression
+ * without statistics; it assumes 0.5%), so with label conditions it liked hash joins that scan
+ * every record of the project first (a full scan for the page and again for the count). Page and
+ * capped count both stop early when matches are found in order: nested loops with an index probe
+ * per candidate (or driven from a selective label index) do that; hash joins never do.
+ * Transaction-local, so nothing else is affected.
+ */
+async function avoidFullScans(tx: SqlExecutor, options: QueryOptions): Promise<void> {
+  if (options.plannerDefaults) return;
+  await tx.query(`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
 }
 
 /** Labels of some records grouped per task, source and annotator. */

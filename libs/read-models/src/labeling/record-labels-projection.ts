@@ -51,6 +51,8 @@ export const recordLabelsProjection: Projection = {
         annotators   integer not null,
         primary key (project_id, task_id, record_id)
       );
+      -- the data browser's disagreement filter: a few percent of the references at most
+      create index if not exists rm_reference_disagreement on rm_reference (project_id, task_id, record_id) where disagreement;
       create table if not exists rm_comments (
         project_id uuid not null,
         record_id  text not null,
