@@ -7,7 +7,7 @@ import { weakSupervisionAutoRerunReactor, weakSupervisionReactor } from './weak-
 
 export { heuristicRunReactor, deterministicId, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
 export { weakSupervisionReactor, weakSupervisionAutoRerunReactor, type WeakSupervisionReactorOptions, type WeakSupervisionAutoRerunOptions } from './weak-supervision.ts';
-export { computeWeakLabels, type WeakSupervisionInput, type WeakSupervisionOutput } from './weak-supervision-fit.ts';
+export { computeWeakLabels, type ReferenceAnswer, type WeakSupervisionInput, type WeakSupervisionOutput } from './weak-supervision-fit.ts';
 export type { Reactor };
 export { KafkaRelay, RELAY_CHECKPOINT, type RelayConfig, type RelayOptions, type RelayState, type RelayStatus } from './relay/relay.ts';
 export { RELAYED_EVENT_TYPES, toIntegrationMessages, UntranslatableEventError, type OutgoingMessage } from './relay/mapping.ts';

@@ -139,19 +139,23 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
 
   // classification: votes as CSR, heuristics in index order so each record's votes are sorted by LF
   const perRecord = new Int32Array(n);
-  const parsed: Array<Array<[number, number]>> = input.heuristics.map((h) => {
-    const list: Array<[number, number]> = [];
-    if (h.votes?.kind === 'classification') {
-      h.votes.recordIds.forEach((recordId, k) => {
-        const i = recordIndex.get(recordId);
-        const c = classOf.get(h.votes!.votes[k] as string);
-        if (i === undefined || c === undefined) return; // a deleted record or a removed label
-        list.push([i, c]);
-      });
+  // per heuristic its votes as (record index, class) pairs in typed arrays (millions of votes)
+  const parsed: Array<{ rec: Int32Array; cls: Int32Array }> = input.heuristics.map((h) => {
+    const m = h.votes?.kind === 'classification' ? h.votes.recordIds.length : 0;
+    const rec = new Int32Array(m);
+    const cls = new Int32Array(m);
+    let len = 0;
+    for (let k = 0; k < m; k++) {
+      const i = recordIndex.get(h.votes!.recordIds[k]!);
+      const c = classOf.get(h.votes!.votes[k] as string);
+      if (i === undefined || c === undefined) continue; // a deleted record or a removed label
+      rec[len] = i;
+      cls[len] = c;
+      len++;
+      perRecord[i]!++;
     }
-    votesPer[h.heuristicId] = list.length;
-    for (const [i] of list) perRecord[i]!++;
-    return list;
+    votesPer[h.heuristicId] = len;
+    return { rec: rec.subarray(0, len), cls: cls.subarray(0, len) };
   });
   const indptr = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
@@ -162,11 +166,11 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
   const total = indptr[n]!;
   const lfs = new Int32Array(total);
   const classes = new Int32Array(total);
-  parsed.forEach((list, j) => {
-    for (const [i, c] of list) {
-      const k = fill[i]!++;
+  parsed.forEach(({ rec, cls }, j) => {
+    for (let v = 0; v < rec.length; v++) {
+      const k = fill[rec[v]!]!++;
       lfs[k] = j;
-      classes[k] = c;
+      classes[k] = cls[v]!;
     }
   });
 
@@ -188,13 +192,10 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
       byLabel[labelId] = (byLabel[labelId] ?? 0) + 1;
     }
     return finishOutput(input, out, covered, manualRecords.length, byLabel, votesPer, confidenceSum, confidenceCount, (j) => {
+      const { rec, cls } = parsed[j]!;
       let agree = 0;
-      let counted = 0;
-      for (const [i, c] of parsed[j]!) {
-        counted++;
-        if (weak[i] === c) agree++;
-      }
-      return counted > 0 ? agree / counted : null;
+      for (let v = 0; v < rec.length; v++) if (weak[rec[v]!] === cls[v]) agree++;
+      return rec.length > 0 ? agree / rec.length : null;
     });
   }
 
@@ -212,7 +213,7 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
     ...(input.parameters.threshold !== undefined ? { threshold: input.parameters.threshold } : {}),
   });
   const prediction = fitted.predict();
-  const weakSets: Array<Set<number>> = Array.from({ length: n }, () => new Set());
+  const weakMask = new Uint8Array(n * K); // record i has weak label c: weakMask[i * K + c]
   for (let i = 0; i < n; i++) {
     // a label only where some heuristic voted for it on this record: without such a vote its
     // probability is just the label's estimated balance (the same rule as uncovered records)
@@ -227,18 +228,15 @@ export function computeWeakLabels(input: WeakSupervisionInput): WeakSupervisionO
       set.map((c) => checked(prediction.probs[i * K + c]!, `record ${input.recordIds[i]}`)),
     );
     for (const c of set) {
-      weakSets[i]!.add(c);
+      weakMask[i * K + c] = 1;
       byLabel[input.labelIds[c]!] = (byLabel[input.labelIds[c]!] ?? 0) + 1;
     }
   }
   return finishOutput(input, out, covered, manualRecords.length, byLabel, votesPer, confidenceSum, confidenceCount, (j) => {
+    const { rec, cls } = parsed[j]!;
     let agree = 0;
-    let counted = 0;
-    for (const [i, c] of parsed[j]!) {
-      counted++;
-      if (weakSets[i]!.has(c)) agree++;
-    }
-    return counted > 0 ? agree / counted : null;
+    for (let v = 0; v < rec.length; v++) if (weakMask[rec[v]! * K + cls[v]!]) agree++;
+    return rec.length > 0 ? agree / rec.length : null;
   });
 }
 

