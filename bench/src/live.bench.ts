@@ -6,7 +6,9 @@
  * The product runs in a child process (API + projector + database, as `refinery start` wires
  * them) so its resident memory is measured apart from the simulated clients.
  *
- *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60]
+ *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60] [--live off]
+ *
+ * `--live off` is the control: the same accounts and paced writes, no Yjs clients.
  *
  * Targets: 0 errors, visible to the other clients p99 ≤ 150 ms, server RSS ≤ 500 MB.
  */
@@ -49,12 +51,17 @@ async function serve(backend: BackendName): Promise<void> {
     process.stdin.on('close', resolve);
     process.stdin.resume();
   });
+  const { projectedAfterMs, mirroredAfterMs, mirroredBatches } = api.live.stats;
+  process.stdout.write(`STATS ${JSON.stringify({ projectedAfterMs, mirroredAfterMs, mirroredBatches })}\n`);
   await api.close();
   await projector.stop();
   await platform.store.close();
   await bench.dispose();
   process.exit(0);
 }
+
+/** What the server measured of its label mirror (printed when it stops). */
+let serverStats: { projectedAfterMs: number[]; mirroredAfterMs: number[]; mirroredBatches: number } | undefined;
 
 function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: string }> {
   // LIVE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the server process, for finding where time goes
@@ -66,6 +73,8 @@ function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: 
       out += chunk.toString();
       const m = /READY (\S+)/.exec(out);
       if (m) resolve({ child, url: m[1]! });
+      const stats = /STATS (.+)\n/.exec(out);
+      if (stats) serverStats = JSON.parse(stats[1]!);
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
@@ -87,7 +96,7 @@ interface Annotator {
   provider: WebsocketProvider;
 }
 
-async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number) {
+async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number, withLive: boolean) {
   const { child, url } = await startServer(backend);
   let errors = 0;
   const errorSamples: string[] = [];
@@ -156,12 +165,18 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     /** when the PUT was answered: ack → visible isolates the live path from the write path */
     const ackAt = new Map<string, number>();
     const fromAck: number[] = [];
+    const putMs: number[] = [];
     const seen = new Map<string, number>(); // key → observers that saw it
     const latencies: number[] = [];
     const perWriteMax = new Map<string, number>();
     note(`${backend}: connecting ${annotatorCount} Yjs clients`);
     for (const a of accounts) {
       const doc = new Y.Doc();
+      if (!withLive) {
+        // control run: the same writes without live clients (no latency to other clients then)
+        annotators.push({ ...a, doc, provider: { awareness: { setLocalState: () => undefined }, destroy: () => undefined } as unknown as WebsocketProvider });
+        continue;
+      }
       const provider = new WebsocketProvider(`${url.replace('http', 'ws')}/api/live/projects/${project.id}/sessions`, session.id, doc, {
         WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
         disableBc: true,
@@ -214,6 +229,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
         try {
           await call('PUT', `/api/projects/${project.id}/records/${recordId}/labels/${task.id}`, { labelIds: [labels[j % 2]!] }, a.token);
           ackAt.set(key, performance.now());
+          putMs.push(performance.now() - sentAt.get(key)!);
           writes++;
         } catch (err) {
           fail(String(err));
@@ -230,7 +246,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     await Promise.all(loops);
     const elapsed = (performance.now() - started) / 1000;
     // stragglers: everything should be visible everywhere within a couple of seconds
-    const expected = writes * (annotatorCount - 1);
+    const expected = withLive ? writes * (annotatorCount - 1) : 0;
     const deadline = performance.now() + 10_000;
     while (seen.size < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const missing = expected - seen.size;
@@ -251,6 +267,8 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       p99: round(percentile(latencies, 99), 1),
       max: round(Math.max(...latencies), 1),
       allSeenP99: round(percentile(maxima, 99), 1),
+      putP50: round(percentile(putMs, 50), 1),
+      putP99: round(percentile(putMs, 99), 1),
       ackToVisibleP50: round(percentile(fromAck, 50), 1),
       ackToVisibleP99: round(percentile(fromAck, 99), 1),
       rssBeforeMb: round(rssBefore, 0),
@@ -266,6 +284,18 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     child.stdin!.end();
     await new Promise((r) => child.once('exit', r));
   }
+}
+
+/** The server's own split of the delay: append → projected, append → in the documents (per mirrored batch). */
+function serverSplit(): Record<string, number> {
+  if (!serverStats) return {};
+  return {
+    mirroredBatches: serverStats.mirroredBatches,
+    projectedP50: round(percentile(serverStats.projectedAfterMs, 50), 1),
+    projectedP99: round(percentile(serverStats.projectedAfterMs, 99), 1),
+    mirroredP50: round(percentile(serverStats.mirroredAfterMs, 50), 1),
+    mirroredP99: round(percentile(serverStats.mirroredAfterMs, 99), 1),
+  };
 }
 
 if (process.argv.includes('--serve')) {
@@ -286,8 +316,9 @@ if (process.argv.includes('--serve')) {
         continue;
       }
     }
-    const r = await run(backend, annotatorCount, rate, seconds);
-    emitJson({ bench: 'live', ...r });
+    serverStats = undefined;
+    const r = await run(backend, annotatorCount, rate, seconds, arg('live', 'on') !== 'off');
+    emitJson({ bench: 'live', ...r, server: serverSplit() });
     const met = r.errors === 0 && r.p99 <= 150 && r.rssMaxMb <= 500;
     rows.push([r.backend, r.annotators, r.targetRate, r.achievedRate, r.writes, r.errors, r.p50, r.p95, r.p99, r.max, r.allSeenP99, r.ackToVisibleP50, r.ackToVisibleP99, r.rssBeforeMb, r.rssMaxMb, met ? 'met' : '**missed**']);
   }

@@ -90,7 +90,14 @@ export class LiveServer {
   private pingTimer: NodeJS.Timeout | undefined;
   private sweepCount = 0;
   /** total messages refused for size, malformation or policy (for tests and logs) */
-  readonly stats = { connections: 0, refusedUpgrades: 0, mirroredBatches: 0 };
+  readonly stats = {
+    connections: 0,
+    refusedUpgrades: 0,
+    mirroredBatches: 0,
+    /** per mirrored batch (last 10,000): ms from the newest event's append to the projection having it, and to the documents having it */
+    projectedAfterMs: [] as number[],
+    mirroredAfterMs: [] as number[],
+  };
 
   constructor(
     private readonly ctx: ApiContext,
@@ -415,7 +422,9 @@ export class LiveServer {
     const open = docs.flatMap((d) => (d.status === 'fulfilled' && !d.value.closed && byProject.has(d.value.session.projectId) ? [d.value] : []));
     if (open.length === 0) return;
     // "as they are projected": the documents show what the read model says, once it has these events
-    await this.ctx.waiter.waitFor(events[events.length - 1]!.position, ['record_labels'], this.ctx.config.readWaitMs);
+    const newest = events[events.length - 1]!;
+    await this.ctx.waiter.waitFor(newest.position, ['record_labels'], this.ctx.config.readWaitMs);
+    const projectedAt = Date.now();
     for (const doc of open) {
       const change = byProject.get(doc.session.projectId)!;
       if (change.deleted) {
@@ -435,5 +444,12 @@ export class LiveServer {
       } else await this.writeLabels(doc, bc, [...change.records]);
     }
     this.stats.mirroredBatches++;
+    const appendedAt = Date.parse(newest.meta.at);
+    if (this.stats.mirroredAfterMs.length >= 10_000) {
+      this.stats.projectedAfterMs.shift();
+      this.stats.mirroredAfterMs.shift();
+    }
+    this.stats.projectedAfterMs.push(projectedAt - appendedAt);
+    this.stats.mirroredAfterMs.push(Date.now() - appendedAt);
   }
 }
