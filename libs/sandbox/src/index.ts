@@ -10,10 +10,12 @@ export type {
   LookupList,
   SandboxLimits,
   HeuristicRunner,
+  RecordLines,
+  SparseVotes,
   HeuristicErrorKind,
   HeuristicErrorInfo,
 } from './types.ts';
-export { HeuristicError, DEFAULT_LIMITS } from './types.ts';
+export { HeuristicError, DEFAULT_LIMITS, linesToRecords } from './types.ts';
 export { compileLookup, createLookupListRunner, lookupRegexSource } from './lookup.ts';
 export type { LookupMatch, LookupMatcher, LookupListHeuristic } from './lookup.ts';
 export { PythonPool, defaultPythonPool, closeDefaultPythonPool, detectNetworkIsolation } from './python-pool.ts';

@@ -12,9 +12,14 @@ export const HARNESS_SOURCE = String.raw`(function () {
   const parse = JSON.parse, stringify = JSON.stringify, isArray = Array.isArray;
   const freeze = Object.freeze, defineProperty = Object.defineProperty, iter = Symbol.iterator, Str = String, Re = RegExp;
   const LOC = /heuristic\.js:(\d+):(\d+)/;
+  const NL = /\n/g, replace = Function.prototype.call.bind(String.prototype.replace), push = Function.prototype.call.bind(Array.prototype.push);
   let fn;
   let kind = 'classification';
-  let progress = -1;
+  // Shared with the host (a SharedArrayBuffer, see js-runner.ts): [0] batches with a sequence
+  // number up to this are abandoned, [1] the sequence number of the running batch, [2] the index
+  // of the record being run. The host reads [1..2] without calling in (the isolate may be stuck).
+  let ctl = new Int32Array(3);
+  const load = Atomics.load;
   let cur = null;
   const lookups = new Map();
   let lookupNames = '';
@@ -95,8 +100,9 @@ export const HARNESS_SOURCE = String.raw`(function () {
   }
 
   return {
-    setup(k, lookupJson) {
+    setup(k, lookupJson, control) {
       kind = k;
+      if (control) ctl = new Int32Array(control);
       const ls = parse(lookupJson);
       const names = [];
       for (const name of Object.keys(ls)) {
@@ -107,8 +113,40 @@ export const HARNESS_SOURCE = String.raw`(function () {
       lookupNames = names.join(', ');
     },
     bind(f) { fn = f; },
-    progress() { return progress; },
-    run(meta, text) {
+    // RecordLines (types.ts): "<id>",{attributes} per line; only the votes that are not abstentions go back
+    runLines(text, seq) {
+      if (seq !== 0 && seq <= load(ctl, 0)) return '{"skipped":1}';
+      ctl[1] = seq;
+      ctl[2] = -1;
+      const flat = parse('[' + replace(text, NL, ',') + ']');
+      const n = flat.length >> 1;
+      const ids = [], votes = [];
+      for (let i = 0; i < n; i++) {
+        ctl[2] = i;
+        if (seq !== 0 && (i & 63) === 0 && seq <= load(ctl, 0)) return '{"skipped":1}';
+        const id = flat[2 * i], attributes = flat[2 * i + 1];
+        cur = { id: id, attributes: attributes, tokens: undefined };
+        let v;
+        try {
+          v = norm(fn(attributes, ctx));
+        } catch (e) {
+          cur = null;
+          return stringify({ error: errorInfo(e, i) });
+        }
+        if (v !== null) {
+          push(ids, id);
+          push(votes, v);
+        }
+      }
+      ctl[2] = -1;
+      cur = null;
+      return stringify({ ids: ids, votes: votes });
+    },
+    run(meta, text, seq) {
+      // seq 0: a probe of the host that is never abandoned
+      if (seq !== 0 && seq <= load(ctl, 0)) return '{"skipped":1}';
+      ctl[1] = seq;
+      ctl[2] = -1;
       // See js-transport.ts: string attributes arrive concatenated in \`text\`.
       const m = parse(meta);
       const keys = m.k, rows = m.r;
@@ -137,7 +175,8 @@ export const HARNESS_SOURCE = String.raw`(function () {
       }
       const out = new Array(n);
       for (let i = 0; i < n; i++) {
-        progress = i;
+        ctl[2] = i;
+        if (seq !== 0 && (i & 63) === 0 && seq <= load(ctl, 0)) return '{"skipped":1}';
         const r = recs[i];
         cur = r;
         try {
@@ -147,7 +186,7 @@ export const HARNESS_SOURCE = String.raw`(function () {
           return stringify({ error: errorInfo(e, i) });
         }
       }
-      progress = -1;
+      ctl[2] = -1;
       cur = null;
       return stringify({ votes: out });
     },

@@ -115,6 +115,15 @@ function lf(record, ctx) {
     await r.close();
   });
 
+  it('many batches in flight come back in call order', async () => {
+    const r = await createRunner(js('let calls = 0;\nfunction lf(r) { calls++; return String(calls % 2 ? "SPAM" : "HAM") }'));
+    const outs = await Promise.all(Array.from({ length: 20 }, () => r.runBatch(recs)));
+    // one isolate, calls in order: the counter runs on across batches
+    expect(outs.flat().filter((v) => v === 'SPAM')).toHaveLength(40);
+    expect(outs.every((o) => o.join() === 'SPAM,HAM,SPAM,HAM')).toBe(true);
+    await r.close();
+  });
+
   it('concurrent runBatch calls on one runner are serialised', async () => {
     const r = await createRunner(js('let calls = 0;\nfunction lf(r) { calls++; return r.n % 2 ? "SPAM" : "HAM" }'));
     const out = await Promise.all([r.runBatch(recs), r.runBatch(recs.slice(0, 2))]);
@@ -242,6 +251,21 @@ describe('javascript runner: errors', () => {
     expect(e.kind).toBe('timeout');
     expect(e.recordId).toBeUndefined();
     expect(e.message).toMatch(/no record exceeded 45 ms when re-run alone/);
+  });
+
+  it('a timeout with batches queued behind it: the failing batch names the record, queued ones are abandoned, later ones run', async () => {
+    const r = await createRunner(js('function lf(record) { if (record.n === 3 && record.loop) while (true) {} return "HAM" }'), { limits: { perRecordMs: 20 } });
+    const t0 = Date.now();
+    const looping = recs.map((x) => ({ ...x, attributes: { ...x.attributes, loop: true } }));
+    const first = r.runBatch(looping);
+    // the same bug in every queued batch would cost a full budget each if they all ran
+    const queued = Array.from({ length: 10 }, () => r.runBatch(looping).then(() => 'ran', (e: Error) => e.message));
+    await expect(first).rejects.toMatchObject({ kind: 'timeout', recordId: 'r3' });
+    const rest = await Promise.all(queued);
+    expect(rest.every((m) => /was not run: an earlier batch failed|time limit/.test(m))).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(await r.runBatch(recs)).toEqual(['HAM', 'HAM', 'HAM', 'HAM']);
+    await r.close();
   });
 
   it('the same runner still works after a timeout', async () => {

@@ -3,8 +3,8 @@
  * not per record. See docs/sandbox.md for the time-limit scheme.
  */
 import ivm from 'isolated-vm';
-import type { HeuristicRunner, HeuristicSource, LookupList, RawBatchResult, SandboxLimits, SandboxRecord, Vote } from './types.ts';
-import { DEFAULT_LIMITS, HeuristicError } from './types.ts';
+import type { HeuristicRunner, HeuristicSource, LookupList, RawBatchResult, RawSparseResult, RecordLines, SandboxLimits, SandboxRecord, SparseVotes, Vote } from './types.ts';
+import { DEFAULT_LIMITS, HeuristicError, linesToRecords } from './types.ts';
 import { HARNESS_FILENAME, HARNESS_SOURCE, USER_FILENAME } from './js-harness.ts';
 import { lookupRegexSource } from './lookup.ts';
 import { decodeMappings, originalPosition, type DecodedMap } from './sourcemap.ts';
@@ -53,9 +53,15 @@ export interface JsRunnerOptions {
 
 export class JsRunner implements HeuristicRunner {
   private isolate: ivm.Isolate | undefined;
-  private runRef!: ivm.Reference<(meta: string, text: string) => string>;
-  private progressRef!: ivm.Reference<() => number>;
-  private tail: Promise<unknown> = Promise.resolve();
+  private runRef!: ivm.Reference<(meta: string, text: string, seq: number) => string>;
+  /** Shared with the harness: [0] abandon batches up to this seq, [1] running batch, [2] its record index. */
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
+  private seq = 0;
+  private runLinesRef!: ivm.Reference<(text: string, seq: number) => string>;
+  /** the records of each batch in flight (parsed on demand for `runLines` batches) */
+  private readonly outstanding = new Map<number, () => SandboxRecord[]>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private memoryFailure: Promise<HeuristicError> | undefined;
   private dead: HeuristicError | undefined;
   private readonly validator: VoteValidator;
   private readonly limits: SandboxLimits;
@@ -109,17 +115,18 @@ export class JsRunner implements HeuristicRunner {
     const harness = await isolate.compileScript(HARNESS_SOURCE, { filename: HARNESS_FILENAME });
     const api = (await harness.run(context, { reference: true })) as ivm.Reference<Record<string, unknown>>;
     harness.release();
-    const setupRef = (await api.get('setup', { reference: true })) as ivm.Reference<(k: string, l: string) => void>;
+    const setupRef = (await api.get('setup', { reference: true })) as ivm.Reference<(k: string, l: string, control: unknown) => void>;
     const bindRef = (await api.get('bind', { reference: true })) as ivm.Reference<(f: unknown) => void>;
-    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(meta: string, text: string) => string>;
-    this.progressRef = (await api.get('progress', { reference: true })) as ivm.Reference<() => number>;
+    this.runRef = (await api.get('run', { reference: true })) as ivm.Reference<(meta: string, text: string, seq: number) => string>;
+    this.runLinesRef = (await api.get('runLines', { reference: true })) as ivm.Reference<(text: string, seq: number) => string>;
     api.release();
 
     const lookups: Record<string, { terms: string[]; source: string; flags: string }> = {};
     for (const [name, list] of Object.entries(this.options.lookupLists ?? {})) {
       lookups[name] = { terms: Array.isArray(list) ? list : list.terms, ...lookupRegexSource(list) };
     }
-    await setupRef.apply(undefined, [this.source.kind, JSON.stringify(lookups)]);
+    // a SharedArrayBuffer copied into the isolate keeps pointing at the same memory
+    await setupRef.apply(undefined, [this.source.kind, JSON.stringify(lookups), new ivm.ExternalCopy(this.ctl.buffer).copyInto({ release: true })]);
     setupRef.release();
 
     let script: ivm.Script;
@@ -158,7 +165,7 @@ export class JsRunner implements HeuristicRunner {
     const msg = err?.message ?? String(e);
     const rid = recordId !== undefined ? { recordId } : {};
     const who = recordId !== undefined ? `record ${JSON.stringify(recordId)}: ` : '';
-    if (this.isolate?.isDisposed || /memory limit/i.test(msg)) {
+    if (this.memoryFailure !== undefined || this.isolate?.isDisposed || /memory limit/i.test(msg)) {
       return new HeuristicError({ kind: 'memory', message: `${who}exceeded the memory limit of ${this.limits.memoryMb} MB ${during}`, ...rid });
     }
     if (msg === TIMED_OUT) {
@@ -176,64 +183,144 @@ export class JsRunner implements HeuristicRunner {
   }
 
   /**
-   * Calls are executed one at a time (one isolate), in call order. The batch is serialised right
-   * away, so a caller that keeps two batches in flight overlaps serialisation and validation on the
-   * Node thread with execution on the isolate's thread.
+   * Batches are handed to the isolate as soon as they are given: isolated-vm queues calls and runs
+   * them one after another on the isolate's thread, and each call's time limit starts when it
+   * starts running. So a caller that keeps several batches in flight keeps the isolate busy while
+   * its own thread does other work (reading the next records), without waiting for a round trip
+   * per batch. Results come back in call order. Once a batch fails, the batches already queued
+   * behind it are abandoned (they reject without running, or stop at their next record);
+   * batches given after the failure was reported run normally.
    */
   runBatch(records: SandboxRecord[]): Promise<Vote[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.isolate) return Promise.reject(new HeuristicError({ kind: 'runtime', message: 'runner is closed' }));
+    if (records.length === 0) return Promise.resolve([]);
     let batch: EncodedBatch;
     try {
       batch = encodeBatch(records);
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.tail.then(() => this.runSerial(records, batch));
-    this.tail = p.catch(() => undefined);
+    const seq = ++this.seq;
+    this.outstanding.set(seq, () => records);
+    return this.track(seq, this.execute(records, batch, seq));
+  }
+
+  /** Classification fast path (see `HeuristicRunner.runLines`): the isolate parses the lines. */
+  runLines(batch: RecordLines): Promise<SparseVotes> {
+    if (this.source.kind !== 'classification') return Promise.reject(new TypeError('runLines is for classification heuristics'));
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.isolate) return Promise.reject(new HeuristicError({ kind: 'runtime', message: 'runner is closed' }));
+    if (batch.count === 0) return Promise.resolve({ ids: [], labels: [] });
+    const seq = ++this.seq;
+    let parsed: SandboxRecord[] | undefined;
+    const records = () => (parsed ??= linesToRecords(batch));
+    this.outstanding.set(seq, records);
+    return this.track(seq, this.executeLines(batch, records, seq));
+  }
+
+  private track<T>(seq: number, work: Promise<T>): Promise<T> {
+    const p = work.finally(() => {
+      this.outstanding.delete(seq);
+      this.pending.delete(p);
+    });
+    this.pending.add(p);
     return p;
   }
 
-  private async runSerial(records: SandboxRecord[], batch = encodeBatch(records)): Promise<Vote[]> {
-    if (this.dead) throw this.dead;
-    if (!this.isolate) throw new HeuristicError({ kind: 'runtime', message: 'runner is closed' });
-    if (records.length === 0) return [];
+  private async executeLines(batch: RecordLines, records: () => SandboxRecord[], seq: number): Promise<SparseVotes> {
+    let out: string;
+    try {
+      out = await this.runLinesRef.apply(undefined, [batch.text, seq], { timeout: this.limits.perRecordMs * batch.count + this.limits.batchOverheadMs });
+    } catch (e) {
+      return this.batchFailure(e, records(), seq);
+    }
+    const result = JSON.parse(out) as RawSparseResult | { skipped: 1 };
+    if ('skipped' in result) {
+      throw new HeuristicError({ kind: 'runtime', message: `a batch of ${batch.count} records was not run: an earlier batch failed` });
+    }
+    if ('error' in result) {
+      this.abandonQueued();
+      const err = { ...result.error };
+      if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));
+      throw errorFromRaw(err, records());
+    }
+    try {
+      return this.validator.finalizeSparse(result.ids, result.votes);
+    } catch (e) {
+      this.abandonQueued();
+      throw e;
+    }
+  }
+
+  /** Marks every batch given so far as abandoned (after a failure). */
+  private abandonQueued(): void {
+    Atomics.store(this.ctl, 0, this.seq);
+  }
+
+  private async execute(records: SandboxRecord[], batch: EncodedBatch, seq: number): Promise<Vote[]> {
     const P = this.limits.perRecordMs;
     let out: string;
     try {
-      out = await this.runRef.apply(undefined, [batch.meta, batch.text], { timeout: P * records.length + this.limits.batchOverheadMs });
+      out = await this.runRef.apply(undefined, [batch.meta, batch.text, seq], { timeout: P * records.length + this.limits.batchOverheadMs });
     } catch (e) {
-      return this.batchFailure(e, records);
+      return this.batchFailure(e, records, seq);
     }
-    const result = JSON.parse(out) as RawBatchResult;
+    const result = JSON.parse(out) as RawBatchResult | { skipped: 1 };
+    if ('skipped' in result) {
+      throw new HeuristicError({ kind: 'runtime', message: `a batch of ${records.length} records (first ${JSON.stringify(records[0]?.id)}) was not run: an earlier batch failed` });
+    }
     if ('error' in result) {
+      this.abandonQueued();
       const err = { ...result.error };
       if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));
       throw errorFromRaw(err, records);
     }
-    return this.validator.finalize(records, result.votes);
+    try {
+      return this.validator.finalize(records, result.votes);
+    } catch (e) {
+      this.abandonQueued();
+      throw e;
+    }
   }
 
-  private async batchFailure(e: unknown, records: SandboxRecord[]): Promise<never> {
+  /**
+   * The isolate is gone for lack of memory. A batch may be told only that the isolate is
+   * disposed: the one that hit the limit can be a batch queued behind it that had started (and
+   * disposed the isolate) while this one's slow record was being identified.
+   */
+  private isMemoryFailure(msg: string): boolean {
+    return this.memoryFailure !== undefined || this.isolate === undefined || this.isolate.isDisposed || /memory limit|isolate (is|was) disposed/i.test(msg);
+  }
+
+  private async batchFailure(e: unknown, records: SandboxRecord[], seq: number): Promise<never> {
+    this.abandonQueued();
+    if (this.dead && !this.memoryFailure) throw this.dead;
     const msg = (e as Error)?.message ?? '';
-    if (this.isolate?.isDisposed || /memory limit/i.test(msg)) {
-      // The isolate is gone with its state; find the record by replaying the batch one record at a
-      // time in a fresh isolate (the record during which the limit is crossed on replay).
-      const err = this.noReplay
-        ? new HeuristicError({ kind: 'memory', message: `exceeded the memory limit of ${this.limits.memoryMb} MB` })
-        : await this.replayForMemory(records);
-      this.dead = new HeuristicError({ kind: 'memory', message: `runner stopped after exceeding the memory limit: ${err.message}` });
-      this.dispose();
-      throw err;
+    // "disposed": a batch queued behind the one that hit the limit may be told only that the
+    // isolate is gone, possibly before that batch's own rejection arrives
+    if (this.isMemoryFailure(msg)) {
+      // The isolate is gone with its state, and every queued batch with it. Find the record by
+      // replaying the batch that was running, one record at a time in a fresh isolate (the record
+      // during which the limit is crossed on replay). Every batch in flight reports that error.
+      if (!this.memoryFailure) {
+        const running = this.outstanding.get(this.ctl[1]!)?.() ?? records;
+        this.dead = new HeuristicError({ kind: 'memory', message: `runner stopped after exceeding the memory limit of ${this.limits.memoryMb} MB` });
+        this.memoryFailure = this.noReplay
+          ? Promise.resolve(new HeuristicError({ kind: 'memory', message: `exceeded the memory limit of ${this.limits.memoryMb} MB` }))
+          : this.replayForMemory(running);
+        void this.memoryFailure.then((err) => {
+          this.dead = new HeuristicError({ kind: 'memory', message: `runner stopped after exceeding the memory limit: ${err.message}` });
+        });
+        this.dispose();
+      }
+      throw await this.memoryFailure;
     }
-    let index: number | undefined;
-    try {
-      const p = await this.progressRef.apply(undefined, [], { timeout: 1000 });
-      if (p >= 0) index = p;
-    } catch {
-      index = undefined;
-    }
+    // the harness's progress, if it is still about this batch (the next one may have started)
+    const index = this.ctl[1] === seq && this.ctl[2]! >= 0 ? this.ctl[2]! : undefined;
     const recordId = index !== undefined ? records[index]?.id : undefined;
-    if (msg === TIMED_OUT) return Promise.reject(await this.identifySlowRecord(records, index));
-    return Promise.reject(this.hostError(e, recordId, 'while running the batch'));
+    if (msg === TIMED_OUT) throw await this.identifySlowRecord(records, index);
+    throw this.hostError(e, recordId, 'while running the batch');
   }
 
   /**
@@ -248,7 +335,7 @@ export class JsRunner implements HeuristicRunner {
       const r = records[i]!;
       try {
         const one = encodeBatch([r]);
-        const out = JSON.parse(await this.runRef.apply(undefined, [one.meta, one.text], { timeout: P + SINGLE_CALL_OVERHEAD_MS })) as RawBatchResult;
+        const out = JSON.parse(await this.runRef.apply(undefined, [one.meta, one.text, 0], { timeout: P + SINGLE_CALL_OVERHEAD_MS })) as RawBatchResult;
         if ('error' in out) {
           const err = { ...out.error };
           if (err.line !== undefined) Object.assign(err, this.userPos(err.line, err.column ?? 1));
@@ -263,6 +350,8 @@ export class JsRunner implements HeuristicRunner {
             recordId: r.id,
           });
         }
+        // out of memory while re-running: the memory failure (with its record) is the outcome
+        if (this.isMemoryFailure(msg)) return this.batchFailure(e, [r], 0).catch((err: HeuristicError) => err);
         return this.hostError(e, r.id, 'while re-running a record alone');
       }
     }
@@ -283,7 +372,7 @@ export class JsRunner implements HeuristicRunner {
       probe.noReplay = true;
       for (const r of records) {
         try {
-          await probe.runSerial([r]);
+          await probe.runBatch([r]);
         } catch (e) {
           if (e instanceof HeuristicError && e.kind === 'memory') {
             return new HeuristicError({
@@ -309,8 +398,10 @@ export class JsRunner implements HeuristicRunner {
     if (iso && !iso.isDisposed) iso.dispose();
   }
 
+  /** Batches still queued are abandoned (they reject); the one running finishes first. */
   async close(): Promise<void> {
-    await this.tail;
+    this.abandonQueued();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     this.dispose();
   }
 }

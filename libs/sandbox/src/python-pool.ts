@@ -164,8 +164,11 @@ export class PyWorker {
     }
   }
 
-  /** Sends one message (its JSON text) and waits for the answer; kills the worker after `timeoutMs`. */
-  request(json: string, timeoutMs: number): Promise<unknown> {
+  /**
+   * Sends one message (its JSON text, plus an optional body after a line break: the JSON text has
+   * none of its own) and waits for the answer; kills the worker after `timeoutMs`.
+   */
+  request(json: string, timeoutMs: number, body?: string): Promise<unknown> {
     if (!this.alive) return Promise.reject(new WorkerDied(null, null, this.stderrTail));
     if (this.pending) return Promise.reject(new Error('worker busy'));
     return new Promise((resolve, reject) => {
@@ -177,10 +180,11 @@ export class PyWorker {
       }, timeoutMs);
       this.pending = { resolve, reject, timer };
       this.setRef(true);
-      const body = Buffer.from(json, 'utf8');
+      const head = Buffer.from(body === undefined ? json : `${json}\n`, 'utf8');
+      const tail = body === undefined ? undefined : Buffer.from(body, 'utf8');
       const hdr = Buffer.allocUnsafe(4);
-      hdr.writeUInt32BE(body.length, 0);
-      this.proc.stdin!.write(Buffer.concat([hdr, body]));
+      hdr.writeUInt32BE(head.length + (tail?.length ?? 0), 0);
+      this.proc.stdin!.write(tail ? Buffer.concat([hdr, head, tail]) : Buffer.concat([hdr, head]));
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { HeuristicRunner, HeuristicSource, LookupList, RawBatchResult, RawError, SandboxLimits, SandboxRecord, Vote } from './types.ts';
-import { DEFAULT_LIMITS, HeuristicError } from './types.ts';
+import type { HeuristicRunner, HeuristicSource, LookupList, RawBatchResult, RawError, RawSparseResult, RecordLines, SandboxLimits, SandboxRecord, SparseVotes, Vote } from './types.ts';
+import { DEFAULT_LIMITS, HeuristicError, linesToRecords } from './types.ts';
 import { normalizeLookupList } from './lookup.ts';
 import { type PythonPool, type PyWorker, WorkerDied, WorkerTimeout } from './python-pool.ts';
 import { VoteValidator, errorFromRaw } from './validate.ts';
@@ -22,12 +22,14 @@ export class PythonRunner implements HeuristicRunner {
   private readonly validator: VoteValidator;
   private readonly loadJson: string;
   private readonly chunkSize: number;
+  private readonly kind: HeuristicSource['kind'];
   private closed = false;
 
   private constructor(source: HeuristicSource, options: PythonRunnerOptions) {
     this.pool = options.pool;
     this.limits = { ...DEFAULT_LIMITS, batchOverheadMs: 2000, ...options.limits };
     this.validator = new VoteValidator(source);
+    this.kind = source.kind;
     this.chunkSize = Math.max(1, options.chunkSize ?? 1000);
     const lookups: Record<string, Required<LookupList>> = {};
     for (const [name, list] of Object.entries(options.lookupLists ?? {})) lookups[name] = normalizeLookupList(list);
@@ -123,6 +125,38 @@ export class PythonRunner implements HeuristicRunner {
       this.pool.release(w);
     }
     return this.validator.finalize(records, res.votes);
+  }
+
+  /**
+   * Classification fast path (`HeuristicRunner.runLines`): the lines go to one worker as they are
+   * (no parse and re-encode here); callers keep several batches in flight to use the whole pool.
+   */
+  async runLines(batch: RecordLines): Promise<SparseVotes> {
+    if (this.kind !== 'classification') throw new TypeError('runLines is for classification heuristics');
+    if (this.closed) throw new HeuristicError({ kind: 'runtime', message: 'runner is closed' });
+    if (batch.count === 0) return { ids: [], labels: [] };
+    const P = this.limits.perRecordMs;
+    const head = `{"op":"run_lines","id":${JSON.stringify(this.id)},"perRecordMs":${P}}`;
+    const w = await this.pool.acquire();
+    let res: RawSparseResult;
+    try {
+      await this.ensureLoaded(w);
+      try {
+        res = (await w.request(this.withUnload(w, head), 2 * P * batch.count + this.limits.batchOverheadMs, batch.text)) as RawSparseResult;
+      } catch (e) {
+        this.pool.discard(w);
+        const records = linesToRecords(batch);
+        if (e instanceof WorkerTimeout && records.length > 1) throw await this.replayForTimeout(records);
+        throw this.workerFailure(e, records.length === 1 ? records[0]!.id : undefined, records.length === 1 ? '' : `in a batch of ${records.length} records`);
+      }
+      if ('error' in res) {
+        if (res.error.kind === 'memory' || res.error.kind === 'timeout') this.pool.discard(w);
+        throw errorFromRaw(res.error, linesToRecords(batch));
+      }
+    } finally {
+      this.pool.release(w);
+    }
+    return this.validator.finalizeSparse(res.ids, res.votes);
   }
 
   /**

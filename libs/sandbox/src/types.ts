@@ -76,10 +76,49 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   setupMs: 1000,
 });
 
+/**
+ * Records as text, one per line: `<id as a JSON string>,<attributes as a JSON object>` (JSON
+ * text never holds a raw line break), e.g. what PostgreSQL's `to_json(id)::text || ',' ||
+ * "values"::text` gives. The text goes to the sandbox as it is and is parsed there (off the
+ * caller's thread, no re-encoding); the host parses it only to report an error.
+ */
+export interface RecordLines {
+  text: string;
+  count: number;
+}
+
+/** Classification votes that are not abstentions, in record order. */
+export interface SparseVotes {
+  ids: string[];
+  labels: string[];
+}
+
 export interface HeuristicRunner {
   /** Votes in the order of `records`. Rejects with a `HeuristicError` if any record fails. */
   runBatch(records: SandboxRecord[]): Promise<Vote[]>;
+  /**
+   * Classification only, records without tokens: the same as `runBatch` for records given as
+   * lines of JSON (see `RecordLines`); resolves with the votes that are not abstentions.
+   */
+  runLines?(batch: RecordLines): Promise<SparseVotes>;
   close(): Promise<void>;
+}
+
+/** Parses `RecordLines` on the host (error reports, tests). */
+export function linesToRecords(batch: RecordLines): SandboxRecord[] {
+  if (batch.count === 0 || batch.text === '') return [];
+  const flat = JSON.parse(`[${batch.text.replace(/\n/g, ',')}]`) as unknown[];
+  if (flat.length !== batch.count * 2) throw new TypeError(`record lines: expected ${batch.count} records, found ${flat.length / 2}`);
+  const out: SandboxRecord[] = new Array(batch.count);
+  for (let i = 0; i < batch.count; i++) {
+    const id = flat[2 * i];
+    const attributes = flat[2 * i + 1];
+    if (typeof id !== 'string' || attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) {
+      throw new TypeError(`record lines: line ${i + 1} is not "<id>",{attributes}`);
+    }
+    out[i] = { id, attributes: attributes as SandboxRecord['attributes'] };
+  }
+  return out;
 }
 
 export type HeuristicErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'invalid_output';
@@ -134,3 +173,5 @@ export interface RawError {
 }
 
 export type RawBatchResult = { votes: RawVote[] } | { error: RawError };
+/** `runLines`: the ids and raw votes of the records that did not abstain. */
+export type RawSparseResult = { ids: string[]; votes: RawVote[] } | { error: RawError };

@@ -74,6 +74,30 @@ export class VoteValidator {
     return out;
   }
 
+  /** Classification votes of `runLines` (abstentions left out by the sandbox). */
+  finalizeSparse(ids: readonly string[], raw: readonly RawVote[]): { ids: string[]; labels: string[] } {
+    if (this.spec.kind !== 'classification') throw new TypeError('sparse votes are for classification only');
+    if (raw.length !== ids.length) {
+      throw new HeuristicError({ kind: 'invalid_output', message: `sandbox returned ${raw.length} votes for ${ids.length} records` });
+    }
+    const labels: string[] = new Array<string>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i];
+      const record = { id: ids[i]!, attributes: {} };
+      if (typeof v === 'string') {
+        this.checkLabel(record, v);
+        labels[i] = v;
+      } else if (Array.isArray(v)) {
+        this.fail(record, `record ${JSON.stringify(record.id)}: a classification function must return a label name or nothing, got a list`);
+      } else if (v !== null && typeof v === 'object' && 'invalid' in v) {
+        this.fail(record, `record ${JSON.stringify(record.id)}: ${String(v.invalid)}`);
+      } else {
+        this.fail(record, `record ${JSON.stringify(record.id)}: malformed sandbox output ${JSON.stringify(v)}`);
+      }
+    }
+    return { ids: [...ids], labels };
+  }
+
   private spans(record: SandboxRecord, raw: Array<[string, number, number, 0 | 1]>): Span[] {
     const attr = this.spec.targetAttribute!;
     const text = record.attributes[attr];

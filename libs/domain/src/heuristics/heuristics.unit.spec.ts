@@ -132,3 +132,45 @@ describe('heuristic statistics', () => {
     expect(computeHeuristicStats(m, new Int32Array(0))).toEqual([]);
   });
 });
+
+describe('statistics from columns', () => {
+  it('computeColumnStats equals the row-major computation on random matrices', async () => {
+    const { computeColumnStats } = await import('./stats.ts');
+    let seed = 11;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 1 + Math.floor(rnd() * 300);
+      const L = 1 + Math.floor(rnd() * 4);
+      const H = Math.floor(rnd() * 6);
+      const columns = Array.from({ length: H }, () => {
+        const records: number[] = [];
+        const labels: number[] = [];
+        for (let i = 0; i < n; i++) if (rnd() < 0.4) (records.push(i), labels.push(Math.floor(rnd() * L)));
+        return { records: Int32Array.from(records), labels: Int32Array.from(labels) };
+      });
+      const reference = Int32Array.from({ length: n }, () => (rnd() < 0.3 ? Math.floor(rnd() * L) : -1));
+      expect(computeColumnStats(n, L, columns, reference)).toEqual(computeHeuristicStats(buildVoteMatrix(n, L, columns), reference));
+    }
+  });
+
+  it('encodeColumn / decode round-trip positions (sparse: varint deltas with large gaps; dense: bitmap) and labels (1 to 8 bits)', async () => {
+    const { encodeColumn, decodeColumnSeqs, decodeColumnCodes } = await import('./stats.ts');
+    const roundTrip = (seqs: number[], labels: string[], format: number) => {
+      const enc = encodeColumn(seqs, labels);
+      expect(enc.seqs[0]).toBe(format);
+      expect(Array.from(decodeColumnSeqs(enc.seqs, seqs.length))).toEqual(seqs);
+      expect(Array.from(decodeColumnCodes(enc.codes, seqs.length, enc.labels.length), (c) => enc.labels[c])).toEqual(labels);
+    };
+    roundTrip([1, 2, 130, 131, 20_000, 2 ** 40, 2 ** 40 + 1], ['a', 'b', 'a', 'c', 'c', 'a', 'b'], 0);
+    const dense = Array.from({ length: 5000 }, (_, i) => 1000 + i * 3 + (i % 2));
+    roundTrip(dense, dense.map((_, i) => `l${i % 2}`), 1);
+    roundTrip(dense, dense.map((_, i) => `l${i % 3}`), 1);
+    roundTrip(dense, dense.map((_, i) => `l${i % 11}`), 1);
+    roundTrip(dense, dense.map((_, i) => `l${i % 200}`), 1);
+    roundTrip([], [], 0);
+    expect(() => encodeColumn([3, 2], ['a', 'a'])).toThrow(/ascend/);
+  });
+});

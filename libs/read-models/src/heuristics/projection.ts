@@ -11,6 +11,8 @@ import {
   type VotesArtifact,
 } from '@refinery/events';
 
+import { COLUMNS_DDL, deleteHeuristicColumns, rebuildHeuristicColumn } from './columns.ts';
+
 type Handled = HeuristicEvent | LookupListEvent | ProjectDeleted | LabelingTaskRemoved | LabelRemoved;
 
 /** rows per insert statement when a run's votes are loaded into the matrix */
@@ -27,7 +29,8 @@ const CHUNK = 5_000;
  */
 export const heuristicsProjection: Projection = {
   name: 'heuristics',
-  version: 1,
+  // 2: + rm_heuristic_columns (the matrix by column, for statistics)
+  version: 2,
   handles: [
     'HeuristicCreated',
     'HeuristicCodeChanged',
@@ -107,11 +110,12 @@ export const heuristicsProjection: Projection = {
         primary key (project_id, heuristic_id, record_id)
       );
       create index if not exists rm_heuristic_votes_record on rm_heuristic_votes (project_id, record_id);
+      ${COLUMNS_DDL}
     `);
   },
   async reset(sql) {
     await sql.exec(`delete from rm_heuristics; delete from rm_heuristic_runs; delete from rm_lookup_lists; delete from rm_heuristic_votes;
-      delete from rm_record_labels where source = 'heuristic';`);
+      delete from rm_heuristic_columns; delete from rm_record_labels where source = 'heuristic';`);
   },
   async apply(tx, events) {
     for (const e of events as readonly Recorded<Handled>[]) {
@@ -181,17 +185,24 @@ export const heuristicsProjection: Projection = {
           const votes = JSON.parse(Buffer.from(artifact.bytes).toString('utf8')) as VotesArtifact;
           await dropColumn(tx, d.projectId, d.heuristicId);
           await loadColumn(tx, d.projectId, taskId, d.heuristicId, votes, e.meta.at);
+          await rebuildHeuristicColumn(tx, d.projectId, d.heuristicId, taskId);
           await tx.query('update rm_heuristics set current_run_id = $3 where project_id = $1 and id = $2', [d.projectId, d.heuristicId, d.runId]);
           break;
         }
-        case 'LabelRemoved':
-          await tx.query('delete from rm_heuristic_votes where project_id = $1 and task_id = $2 and label_id = $3', [e.data.projectId, e.data.taskId, e.data.labelId]);
+        case 'LabelRemoved': {
+          const removed = await tx.query('delete from rm_heuristic_votes where project_id = $1 and task_id = $2 and label_id = $3', [e.data.projectId, e.data.taskId, e.data.labelId]);
+          if (removed.rowCount) {
+            const hs = await tx.query<{ heuristic_id: string }>('select heuristic_id from rm_heuristic_columns where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
+            for (const h of hs.rows) await rebuildHeuristicColumn(tx, e.data.projectId, h.heuristic_id, e.data.taskId);
+          }
           break;
+        }
         case 'LabelingTaskRemoved':
           await tx.query('delete from rm_heuristic_votes where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
+          await deleteHeuristicColumns(tx, e.data.projectId, { taskId: e.data.taskId });
           break;
         case 'ProjectDeleted':
-          for (const table of ['rm_heuristics', 'rm_heuristic_runs', 'rm_lookup_lists', 'rm_heuristic_votes']) await tx.query(`delete from ${table} where project_id = $1`, [e.data.projectId]);
+          for (const table of ['rm_heuristics', 'rm_heuristic_runs', 'rm_lookup_lists', 'rm_heuristic_votes', 'rm_heuristic_columns']) await tx.query(`delete from ${table} where project_id = $1`, [e.data.projectId]);
           break;
       }
     }
@@ -212,6 +223,7 @@ async function finishRun(tx: SqlExecutor, e: Recorded<Handled>, status: string, 
 
 async function dropColumn(tx: SqlExecutor, projectId: string, heuristicId: string): Promise<void> {
   await tx.query('delete from rm_heuristic_votes where project_id = $1 and heuristic_id = $2', [projectId, heuristicId]);
+  await deleteHeuristicColumns(tx, projectId, { heuristicId });
   await tx.query(`delete from rm_record_labels where project_id = $1 and source = 'heuristic' and annotator = $2`, [projectId, heuristicId]);
 }
 

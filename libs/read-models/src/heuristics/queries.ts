@@ -1,5 +1,6 @@
 import type { HeuristicRunError, SqlExecutor } from '@refinery/events';
-import { buildVoteMatrix, computeHeuristicStats, type HeuristicStats } from '@refinery/domain';
+import { computeColumnStats, type HeuristicStats } from '@refinery/domain';
+import { loadHeuristicColumns, recordIndex } from './columns.ts';
 import { getLabelingConfig } from '../labeling/queries.ts';
 
 export interface RunView {
@@ -204,54 +205,53 @@ export interface HeuristicStatsView extends Omit<HeuristicStats, 'byLabel'> {
 
 /**
  * Statistics of every heuristic of the project against all records and the reference labels
- * (classification tasks; for span tasks a record counts as voted when it has a span).
+ * (classification tasks; for span tasks a record counts as voted with the label of its first span).
+ * Reads the compact columns (`rm_heuristic_columns`), not the vote rows: a handful of rows per
+ * request however many records and votes.
  */
 export async function getHeuristicStats(sql: SqlExecutor, projectId: string): Promise<Map<string, HeuristicStatsView>> {
   const out = new Map<string, HeuristicStatsView>();
   const config = await getLabelingConfig(sql, projectId);
   const total = await sql.query<{ n: string }>('select record_count::text as n from rm_project_stats where project_id = $1', [projectId]);
   const hs = await sql.query<{ id: string; task_id: string }>('select id, task_id from rm_heuristics where project_id = $1 order by seq', [projectId]);
+  if (hs.rows.length === 0) return out;
+  const stored = new Map((await loadHeuristicColumns(sql, projectId)).map((c) => [c.heuristicId, c]));
+  const index = await recordIndex(sql, projectId, Number(total.rows[0]?.n ?? 0));
   for (const task of config.tasks) {
     const heuristics = hs.rows.filter((h) => h.task_id === task.id).map((h) => h.id);
     if (heuristics.length === 0) continue;
     const labelIndex = new Map(task.labels.map((l, i) => [l.id, i]));
-    const recordIndex = new Map<string, number>();
-    const indexOf = (id: string) => {
-      let i = recordIndex.get(id);
-      if (i === undefined) recordIndex.set(id, (i = recordIndex.size));
-      return i;
-    };
-    const votes = await sql.query<{ record_id: string; heuristic_id: string; label_id: string | null; spans: Array<[string, number, number]> | null }>(
-      'select record_id, heuristic_id, label_id, spans from rm_heuristic_votes where project_id = $1 and task_id = $2',
-      [projectId, task.id],
-    );
-    const cols = heuristics.map(() => ({ records: [] as number[], labels: [] as number[] }));
-    const hIndex = new Map(heuristics.map((h, i) => [h, i]));
-    for (const v of votes.rows) {
-      const h = hIndex.get(v.heuristic_id);
-      const label = v.label_id ?? v.spans?.[0]?.[0];
-      const l = label === undefined ? undefined : labelIndex.get(label);
-      if (h === undefined || l === undefined) continue;
-      cols[h]!.records.push(indexOf(v.record_id));
-      cols[h]!.labels.push(l);
-    }
-    const refs = await sql.query<{ record_id: string; label_id: string }>(
-      `select record_id, min(label_id) as label_id from rm_record_labels where project_id = $1 and task_id = $2 and source = 'reference' group by record_id`,
-      [projectId, task.id],
-    );
-    const refPairs = refs.rows.flatMap((r) => {
-      const l = labelIndex.get(r.label_id);
-      return l === undefined ? [] : [[indexOf(r.record_id), l] as const];
+    const cols = heuristics.map((id) => {
+      const c = stored.get(id);
+      if (!c || c.taskId !== task.id) return { records: new Int32Array(0), labels: new Int32Array(0) };
+      const byCode = Int32Array.from(c.labels, (l) => labelIndex.get(l) ?? -1);
+      // keep votes on known records with labels still in the task (positions → dense indices in one pass)
+      return index.mapVotes(c.seqs, c.codes, byCode);
     });
-    const nRecords = Math.max(Number(total.rows[0]?.n ?? 0), recordIndex.size);
-    const reference = new Int32Array(nRecords).fill(-1);
-    for (const [i, l] of refPairs) reference[i] = l;
-    const matrix = buildVoteMatrix(
-      nRecords,
-      task.labels.length,
-      cols.map((c) => ({ records: Int32Array.from(c.records), labels: Int32Array.from(c.labels) })),
-    );
-    const stats = computeHeuristicStats(matrix, reference);
+    // reference labels as two aggregated values (positions, label ids): one row, not one per record
+    // PGlite has no planner statistics: without this each of the reference rows is looked up by a
+    // bitmap heap scan (about twice the time of an index scan)
+    const refs = await sql.transaction(async (tx) => {
+      await tx.exec('set local enable_bitmapscan = off');
+      return tx.query<{ s: string | null; l: string | null }>(
+      `select string_agg(seq::text, ',' order by seq) as s, json_agg(label_id order by seq)::text as l from (
+         select r.seq, min(x.label_id) as label_id from rm_record_labels x join rm_records r on r.project_id = x.project_id and r.id = x.record_id
+         where x.project_id = $1 and x.task_id = $2 and x.source = 'reference' group by r.seq) ref`,
+      [projectId, task.id],
+      );
+    });
+    const reference = new Int32Array(index.n).fill(-1);
+    const refRow = refs.rows[0];
+    if (refRow?.s && refRow.l) {
+      const refLabels = JSON.parse(refRow.l) as string[];
+      const positions = index.map(Float64Array.from(refRow.s.split(','), Number));
+      for (let k = 0; k < positions.length; k++) {
+        const i = positions[k]!;
+        const l = labelIndex.get(refLabels[k]!);
+        if (i >= 0 && l !== undefined) reference[i] = l;
+      }
+    }
+    const stats = computeColumnStats(index.n, task.labels.length, cols, reference);
     heuristics.forEach((id, h) => {
       const s = stats[h]!;
       out.set(id, { ...s, heuristicId: id, byLabel: Object.fromEntries(task.labels.map((l, i) => [l.id, s.byLabel[i]!])) });

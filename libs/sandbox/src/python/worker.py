@@ -261,13 +261,9 @@ def _identify_slow(h, recs, k, limit, ms):
     return _error('timeout', 'a batch of %d records exceeded its time budget of %g ms per record, but no record exceeded %g ms when re-run alone' % (len(recs), ms, ms))
 
 
-def op_run(msg):
-    h = HEURISTICS.get(msg['id'])
-    if h is None:
-        return {'error': {'kind': 'runtime', 'message': 'heuristic not loaded in this worker'}, 'notLoaded': True}
-    recs = msg['records']
+def _run(h, recs, ms):
+    """Runs lf over recs with the batch's CPU-time budget: (votes, None) or (None, error)."""
     n = len(recs)
-    ms = msg['perRecordMs']
     limit = ms / 1000.0
     _set_cpu_budget(2 * n * limit + 1)
     out = [None] * n
@@ -295,21 +291,49 @@ def op_run(msg):
                 out[i] = v
         setitimer(TIMER, 0)
     except _Deadline:
-        return _identify_slow(h, recs, max(i, 0), limit, ms)
+        return None, _identify_slow(h, recs, max(i, 0), limit, ms)
     except MemoryError:
         setitimer(TIMER, 0)
-        return _error('memory', 'MemoryError: exceeded the worker memory limit', i)
+        return None, _error('memory', 'MemoryError: exceeded the worker memory limit', i)
     except BaseException as e:
         setitimer(TIMER, 0)
-        return _exc_error(e, i)
-    return {'votes': out}
+        return None, _exc_error(e, i)
+    return out, None
+
+
+def op_run(msg):
+    h = HEURISTICS.get(msg['id'])
+    if h is None:
+        return {'error': {'kind': 'runtime', 'message': 'heuristic not loaded in this worker'}, 'notLoaded': True}
+    out, err = _run(h, msg['records'], msg['perRecordMs'])
+    return err if err is not None else {'votes': out}
+
+
+def op_run_lines(msg):
+    """Records as lines of '"<id>",{attributes}' after the header line; answers the votes that are not abstentions."""
+    h = HEURISTICS.get(msg['id'])
+    if h is None:
+        return {'error': {'kind': 'runtime', 'message': 'heuristic not loaded in this worker'}, 'notLoaded': True}
+    flat = json.loads(b'[' + msg['lines'].replace(b'\n', b',') + b']')
+    recs = [{'id': flat[k], 'attributes': flat[k + 1]} for k in range(0, len(flat), 2)]
+    out, err = _run(h, recs, msg['perRecordMs'])
+    if err is not None:
+        return err
+    ids = []
+    votes = []
+    for k in range(len(out)):
+        v = out[k]
+        if v is not None:
+            ids.append(recs[k]['id'])
+            votes.append(v)
+    return {'ids': ids, 'votes': votes}
 
 
 def op_ping(msg):
     return {'ok': True}
 
 
-OPS = {'load': op_load, 'run': op_run, 'ping': op_ping}
+OPS = {'load': op_load, 'run': op_run, 'run_lines': op_run_lines, 'ping': op_ping}
 
 
 def main():
@@ -337,7 +361,13 @@ def main():
         size = int.from_bytes(hdr, 'big')
         data = proto_in.read(size)
         try:
-            msg = json.loads(data)
+            # a JSON header; for run_lines the record lines follow after the first line break
+            nl = data.find(b'\n')
+            if nl < 0:
+                msg = json.loads(data)
+            else:
+                msg = json.loads(data[:nl])
+                msg['lines'] = data[nl + 1:]
             for hid in msg.get('unload') or ():
                 HEURISTICS.pop(hid, None)
             res = OPS[msg['op']](msg)
