@@ -6,7 +6,7 @@ import { CatchUpWaiter } from '@refinery/projector';
 import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
 import { platformOn, type Platform } from '@refinery/runtime';
 import { KafkaRelay } from '@refinery/workers';
-import { requireKafkaBrokers } from '@refinery/workers/testing';
+import { deleteTopics, requireKafkaBrokers } from '@refinery/workers/testing';
 import { startLabelTableConsumer, type LabelTableConsumer } from './consumer.ts';
 import { compareRows, type LabelRow } from './label-table.ts';
 
@@ -41,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await consumer?.stop();
   await relay?.stop();
+  if (brokers) await deleteTopics(brokers, topicPrefix).catch(() => undefined);
   await projector?.stop();
   await platform?.store.close();
   await backend?.cleanup();

@@ -103,3 +103,15 @@ export function dedupeByPosition<T extends { topic: string; event: IntegrationEv
   }
   return out;
 }
+
+/** Deletes the topics a test created (every topic starting with `prefix`), so the test broker does not fill up over runs. */
+export async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {
+  const admin = testKafka(brokers).admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -5,7 +5,7 @@ import { testBackends, type TestBackend } from '@refinery/events/testing';
 import { platformOn, type Platform } from '@refinery/runtime';
 import { TOPICS } from '@refinery/integration-events';
 import { setupCheckpoints } from '@refinery/projector';
-import { dedupeByPosition, kafkaBroker, readTopics, requireKafkaBrokers, testKafka, type ConsumedMessage } from '../../test/kafka.ts';
+import { dedupeByPosition, deleteTopics, kafkaBroker, readTopics, requireKafkaBrokers, testKafka, type ConsumedMessage } from '../../test/kafka.ts';
 import { KafkaRelay, RELAY_CHECKPOINT, type RelayConfig, type RelayOptions } from './relay.ts';
 import { toIntegrationMessages, UntranslatableEventError } from './mapping.ts';
 
@@ -31,6 +31,7 @@ let releaseHung: (() => void) | undefined;
 afterEach(async () => {
   releaseHung?.();
   await Promise.all(relays.splice(0).map((r) => r.stop()));
+  for (const prefix of prefixes.splice(0)) await deleteTopics(brokers, prefix).catch(() => undefined);
 });
 
 afterAll(async () => {
@@ -38,8 +39,12 @@ afterAll(async () => {
   await backend?.cleanup();
 });
 
+const prefixes: string[] = [];
+
 function config(overrides: Partial<RelayConfig> = {}): RelayConfig {
-  return { brokers, topicPrefix: `t${randomUUID().slice(0, 8)}.`, clientId: 'relay-test', partitions: 3, replicationFactor: 1, maxMessageBytes: 1_000_000, ...overrides };
+  const topicPrefix = `t${randomUUID().slice(0, 8)}.`;
+  prefixes.push(topicPrefix);
+  return { brokers, topicPrefix, clientId: 'relay-test', partitions: 3, replicationFactor: 1, maxMessageBytes: 1_000_000, ...overrides };
 }
 
 function relay(cfg: RelayConfig, options: Partial<RelayOptions> = {}): KafkaRelay {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import { formatPosition, START, type ArtifactStore, type EventStore, type Recorded, type SqlDatabase } from '@refinery/events';
+import { formatPosition, START, type ArtifactStore, type EventStore, type ReadAllResult, type Recorded, type SqlDatabase } from '@refinery/events';
 import { setupCheckpoints } from '@refinery/projector';
 import { TOPICS, type Envelope } from '@refinery/integration-events';
 import { RELAYED_EVENT_TYPES, toIntegrationMessages, UntranslatableEventError, type OutgoingMessage } from './mapping.ts';
@@ -112,6 +112,8 @@ export class KafkaRelay {
   private lastLagAt = 0;
   private lastStatusWrite = 0;
   private lastLoggedError: string | undefined;
+  /** the next batch, read while the current one is being published */
+  private prefetch: { from: string; batch: Promise<ReadAllResult | undefined> } | undefined;
   private readonly current: RelayStatus;
   /** dead letters sent by this instance (event id and part): counted once even if sent again */
   private readonly deadLettered = new Set<string>();
@@ -156,6 +158,8 @@ export class KafkaRelay {
     this.unsubscribe?.();
     this.wake?.();
     await this.loop;
+    await this.prefetch?.batch;
+    this.prefetch = undefined;
     await this.disconnect();
     this.current.state = 'stopped';
     await this.writeStatus(true).catch(() => undefined);
@@ -186,6 +190,7 @@ export class KafkaRelay {
           this.log(`kafka relay: ${message} (attempt ${this.current.failures}, retrying in ${backoff} ms)`);
           this.lastLoggedError = message;
         }
+        this.prefetch = undefined;
         await this.disconnect();
         await this.writeStatus(true).catch(() => undefined);
         await this.sleep(backoff * (0.8 + Math.random() * 0.4));
@@ -205,7 +210,9 @@ export class KafkaRelay {
     }
     this.current.checkpoint = checkpoint;
     await this.connect();
-    const batch = await this.options.store.readAll(checkpoint, { types: RELAYED_EVENT_TYPES, limit: this.batchSize });
+    const prefetched = this.prefetch?.from === checkpoint ? await this.prefetch.batch : undefined;
+    this.prefetch = undefined;
+    const batch = prefetched ?? (await this.read(checkpoint));
     if (batch.events.length === 0) {
       if (batch.checkpoint !== checkpoint) await this.advance(checkpoint, batch.checkpoint);
       this.current.state = 'idle';
@@ -214,8 +221,15 @@ export class KafkaRelay {
       return false;
     }
     this.current.state = 'publishing';
+    const chunks = await this.chunks(batch.events);
+    // A full batch means more is waiting: read it while this one is on the wire (used only if
+    // this batch is published completely; the checkpoint it starts from is this batch's end).
+    if (batch.events.length === this.batchSize) {
+      const from = batch.checkpoint;
+      this.prefetch = { from, batch: this.read(from).catch(() => undefined) };
+    }
     let at = checkpoint;
-    for (const chunk of await this.chunks(batch.events)) {
+    for (const chunk of chunks) {
       await this.publish(chunk.messages);
       await this.options.afterPublish?.(chunk.lastEvent);
       await this.advance(at, chunk.lastEvent.position);
@@ -226,6 +240,10 @@ export class KafkaRelay {
     await this.measureLag(batch.checkpoint, batch.events.length < this.batchSize);
     await this.writeStatus(false);
     return true;
+  }
+
+  private read(after: string): Promise<ReadAllResult> {
+    return this.options.store.readAll(after, { types: RELAYED_EVENT_TYPES, limit: this.batchSize });
   }
 
   /** Translated messages grouped into produce requests; a chunk always ends with a whole event. */
