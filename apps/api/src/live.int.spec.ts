@@ -30,7 +30,8 @@ for (const backend of testBackends()) {
     const clients: LiveClient[] = [];
 
     async function startApi() {
-      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 10_000 };
+      // generous: on a shared PostgreSQL server, other databases' long transactions hold the log's visibility back
+      const config = { ...loadConfig({ REFINERY_ADMIN_TOKEN: ADMIN_TOKEN }), port: 0, readWaitMs: 30_000 };
       api = await startApiServer(platform, config, {
         onAdvanced: (l) => projector.runner.onAdvanced(l),
         localCheckpoints: () => projector.runner.localCheckpoints(),
@@ -106,6 +107,9 @@ for (const backend of testBackends()) {
       for (let i = 0; i < 200 && (await call('GET', '/api/auth/me')).status === 401; i++) await new Promise((r) => setTimeout(r, 50));
       projectId = (await ok(call('POST', '/api/projects', { name: 'Live' }), 201)).id;
       otherProjectId = (await ok(call('POST', '/api/projects', { name: 'Elsewhere' }), 201)).id;
+      for (const id of [projectId, otherProjectId]) {
+        for (let i = 0; i < 600 && (await call('GET', `/api/projects/${id}`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      }
       const jsonl = Array.from({ length: 8 }, (_, i) => JSON.stringify({ id: `r${i + 1}`, text: `record number ${i + 1}` })).join('\n');
       await ok(call('POST', `/api/projects/${projectId}/imports?primaryKey=id`, jsonl), 201);
       taskId = (await ok(call('POST', `/api/projects/${projectId}/tasks`, { name: 'Sentiment', kind: 'single_label' }), 201)).id;

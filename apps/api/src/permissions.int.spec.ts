@@ -145,6 +145,12 @@ for (const backend of testBackends()) {
 
     it('walks the live-session WebSocket for every subject: 401 / 403 on upgrade, read-only for who may only watch', async () => {
       const projectId = await projectWithTeam();
+      // the team's memberships were appended directly: wait until they are projected
+      for (let i = 0; i < 600; i++) {
+        const m = await call('get', `/api/projects/${projectId}/members`, { token: ADMIN_TOKEN });
+        if (m.status === 200 && (m.body as unknown as { members: unknown[] }).members.length === ROLES.length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       // a team session whose annotator list is empty: the annotator role may watch, not work
       const started = await call('post', `/api/projects/${projectId}/sessions`, { token: ADMIN_TOKEN, body: { name: 'Walk', distribution: { overlap: 1, annotators: [] } } });
       expect(started.status).toBe(201);

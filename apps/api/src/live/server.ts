@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import * as Y from 'yjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allowed, type Role } from '@refinery/domain';
-import type { Recorded } from '@refinery/events';
+import { hasReached, type Recorded } from '@refinery/events';
 import {
   activeClaims,
   deleteExpiredClaims,
@@ -383,7 +383,12 @@ export class LiveServer {
     this.wake = undefined;
   }
 
-  /** Tails the log from where this process started; documents read older labels when they load. */
+  /**
+   * Tails the log from where this process started; documents read older labels when they load.
+   * Pipelined with the projection: it waits only for the first unmirrored event to be projected,
+   * then takes every read event the projection already has — so a slow projection adds its own
+   * lag once, not once per batch.
+   */
   private async mirror(from: string): Promise<void> {
     let checkpoint = from;
     while (!this.stopped) {
@@ -395,10 +400,19 @@ export class LiveServer {
           prev?.();
         };
         const batch = await this.ctx.store.readAll(checkpoint, { types: MIRRORED, limit: 2000 });
-        if (batch.events.length > 0 && this.docs.size > 0) await this.mirrorBatch(batch.events);
-        checkpoint = batch.checkpoint;
-        if (batch.events.length >= 2000 || dirty) continue;
-        await this.sleep(250);
+        if (batch.events.length === 0 || this.docs.size === 0) {
+          checkpoint = batch.checkpoint;
+          if (batch.events.length >= 2000 || dirty) continue;
+          await this.sleep(250);
+          continue;
+        }
+        const first = batch.events[0]!;
+        const { checkpoints } = await this.ctx.waiter.waitFor(first.position, ['record_labels'], this.ctx.config.readWaitMs);
+        const projected = checkpoints['record_labels'];
+        const ready = projected ? batch.events.filter((e) => hasReached(projected, e.position)) : [];
+        if (ready.length === 0) continue; // the projection is behind by more than the wait: try again
+        await this.mirrorBatch(ready);
+        checkpoint = ready.length === batch.events.length ? batch.checkpoint : ready[ready.length - 1]!.position;
       } catch (err) {
         if (this.stopped) break;
         this.log(`live: mirroring labels failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
@@ -421,9 +435,8 @@ export class LiveServer {
     const docs = await Promise.allSettled([...this.docs.values()]);
     const open = docs.flatMap((d) => (d.status === 'fulfilled' && !d.value.closed && byProject.has(d.value.session.projectId) ? [d.value] : []));
     if (open.length === 0) return;
-    // "as they are projected": the documents show what the read model says, once it has these events
+    // "as they are projected": the caller hands over only events the record_labels projection has applied
     const newest = events[events.length - 1]!;
-    await this.ctx.waiter.waitFor(newest.position, ['record_labels'], this.ctx.config.readWaitMs);
     const projectedAt = Date.now();
     for (const doc of open) {
       const change = byProject.get(doc.session.projectId)!;
