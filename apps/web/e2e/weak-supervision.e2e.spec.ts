@@ -54,7 +54,8 @@ describe('weak supervision in the browser', () => {
   it('runs weak supervision from the heuristics page and shows its status and confusion matrix', async () => {
     await page.goto(`${product!.url}/projects/${projectId}/heuristics`);
     const panel = page.getByTestId('ws-panel');
-    await panel.waitFor();
+    // the task's saved configuration has arrived
+    await panel.locator('.ws-panel[data-loaded="true"]').waitFor();
     // nothing chosen yet: the run button waits for a heuristic
     expect(await panel.getByTestId('ws-run').isDisabled()).toBe(true);
     await panel.locator('[data-heuristic="check or subscribe"] input').check();
