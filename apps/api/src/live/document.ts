@@ -12,6 +12,8 @@ import { refuseClientUpdate } from './guard.ts';
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_QUERY_AWARENESS = 3;
+/** presence changes are sent out at most this often */
+export const AWARENESS_FLUSH_MS = 50;
 
 /** WebSocket close codes used by the live endpoint (docs/live.md). */
 export const CLOSE = {
@@ -82,14 +84,27 @@ export class LiveDocument {
       for (const c of this.conns) if (c !== origin) this.send(c, message);
       if (origin !== 'load') this.scheduleStore();
     });
+    // Presence changes are coalesced for AWARENESS_FLUSH_MS: with many people moving between
+    // records, one message per flush and connection instead of one per change.
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
-      const changed = [...added, ...updated, ...removed];
-      const encoder = encoding.createEncoder();
-      encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-      encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
-      const message = encoding.toUint8Array(encoder);
-      for (const c of this.conns) this.send(c, message);
+      for (const id of [...added, ...updated, ...removed]) this.awarenessPending.add(id);
+      this.awarenessTimer ??= setTimeout(() => this.flushAwareness(), AWARENESS_FLUSH_MS);
     });
+  }
+
+  private readonly awarenessPending = new Set<number>();
+  private awarenessTimer: NodeJS.Timeout | undefined;
+
+  private flushAwareness(): void {
+    this.awarenessTimer = undefined;
+    if (this.closed || this.awarenessPending.size === 0) return;
+    const changed = [...this.awarenessPending];
+    this.awarenessPending.clear();
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    const message = encoding.toUint8Array(encoder);
+    for (const c of this.conns) this.send(c, message);
   }
 
   get id(): string {
@@ -264,6 +279,7 @@ export class LiveDocument {
   /** Stores what is unsaved and closes every connection. */
   async close(code: number = 1001, reason = 'the server is shutting down'): Promise<void> {
     clearTimeout(this.unloadTimer);
+    clearTimeout(this.awarenessTimer);
     for (const c of this.conns) c.close(code, reason);
     this.conns.clear();
     await this.store();
