@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
+import { CatchUpWaiter } from '@refinery/projector';
+import { startWorkers, weakSupervisionReactor } from '@refinery/workers';
 import { startTestApi, type Json, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_metrics-int-spec-admin-token-0123456';
@@ -63,8 +65,30 @@ for (const backend of testBackends()) {
     }
 
     beforeAll(async () => {
-      product = await startTestApi(backend, { adminToken: ADMIN_TOKEN, config: { readWaitMs: 10_000 } });
+      product = await startTestApi(backend, {
+        adminToken: ADMIN_TOKEN,
+        config: { readWaitMs: 10_000 },
+        // weak supervision runs in the workers
+        alongside: async (p) => {
+          const waiter = new CatchUpWaiter(p.db);
+          const workers = await startWorkers(p, {
+            reactors: [
+              weakSupervisionReactor({
+                db: p.db,
+                store: p.store,
+                artifacts: p.artifacts,
+                log: () => undefined,
+                waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'record_labels', 'heuristics'], 10_000)),
+              }),
+            ],
+            log: () => undefined,
+          });
+          return { stop: () => workers.stop() };
+        },
+      });
       P = (await ok(product.call('POST', '/api/projects', { name: 'Metrics' }), 201)).id;
+      // the owner's membership reaches the read model asynchronously (under load it can lag the answer)
+      for (let i = 0; i < 200 && (await product.call('GET', `/api/projects/${P}`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
       const jsonl = TEXTS.map((text, i) => JSON.stringify({ id: `r${i}`, text })).join('\n');
       await ok(product.call('POST', `/api/projects/${P}/imports?primaryKey=id`, jsonl, { 'content-type': 'application/x-ndjson' }), 201);
       T = (await ok(product.call('POST', `/api/projects/${P}/tasks`, { name: 'Sentiment', kind: 'single_label' }), 201)).id;
@@ -224,6 +248,37 @@ for (const backend of testBackends()) {
       expect(task.confidence).toEqual({ bins: 5, total: 5, byLabel: { [POS]: [0, 0, 0, 1, 2], [NEG]: [0, 0, 1, 0, 1] } });
       await product.platform.db.query(`delete from rm_record_labels where project_id = $1 and source = 'weak_supervision'`, [P]);
     });
+
+    it('weak supervision run through the product: its labels in the distribution, confusion and confidence histogram', async () => {
+      // majority vote over the one heuristic H: the weak labels are H's votes (r0 POS, r1 POS, r2 NEG, r4 NEG, r6 POS)
+      const { runId } = await ok(product.call('POST', `/api/projects/${P}/tasks/${T}/weak-supervision/runs`, { heuristicIds: [H], model: 'mv' }), 202);
+      const deadline = Date.now() + 60_000;
+      let run: Json;
+      for (;;) {
+        run = (await product.call('GET', `/api/projects/${P}/weak-supervision/runs/${runId}`)).body;
+        if (run?.status && run.status !== 'requested') break;
+        if (Date.now() > deadline) throw new Error(`weak supervision run did not finish: ${JSON.stringify(run)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(run.status, JSON.stringify(run)).toBe('completed');
+      const { POS, NEG } = label as { POS: string; NEG: string };
+      let task: Json;
+      for (let i = 0; i < 100; i++) {
+        task = (await ok(product.call('GET', `/api/projects/${P}/metrics?task=${T}`))).tasks[0];
+        if (task.distribution.some((d: Json) => d.source === 'weak_supervision')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(task.distribution.find((d: Json) => d.source === 'weak_supervision')).toMatchObject({ sourceId: null, counts: { [POS]: 3, [NEG]: 2 }, total: 5 });
+      const ws = task.confusion.find((c: Json) => c.source === 'weak_supervision');
+      expect(ws).toMatchObject({ voted: 4, correct: 2 });
+      expect(ws.matrix).toEqual([
+        [1, 1, 0],
+        [1, 1, 2],
+      ]);
+      expect(task.confidence.total).toBe(5);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      expect([sum(task.confidence.byLabel[POS]), sum(task.confidence.byLabel[NEG])]).toEqual([3, 2]);
+    }, 90_000);
 
     it('as of a log position or a time: computed on the project replayed up to that point', async () => {
       // at the position of O's last label only O had labeled: references are O's single answers
