@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   catalog,
   formatPosition,
+  hasReached,
   InvalidEventError,
   NewerSchemaError,
   SqlArtifactStore,
@@ -240,6 +241,8 @@ export async function verifyLog(lines: AsyncIterable<string>, onLine?: (line: Ex
 export interface ImportResult {
   events: number;
   artifacts: number;
+  /** position of the last imported event in this log (positions are assigned afresh) */
+  lastPosition: string;
 }
 
 /**
@@ -321,5 +324,21 @@ export async function importLog(db: SqlDatabase, readLines: () => AsyncIterable<
       );
     }
   });
-  return { events: n, artifacts };
+  const last = await db.query<{ tx: string; seq: string }>('select tx_id::text as tx, position::text as seq from events order by tx_id desc, position desc limit 1');
+  const row = last.rows[0];
+  return { events: n, artifacts, lastPosition: row ? `${row.tx}/${row.seq}` : formatPosition(START) };
+}
+
+/**
+ * Waits until the store's head covers `position`. On a shared PostgreSQL server the head stays
+ * below any transaction still open anywhere on the server (the snapshot xmin is cluster-wide),
+ * so a rebuild started right after a write may otherwise not see it.
+ */
+export async function waitForHead(store: Pick<EventStore, 'head'>, position: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (hasReached(await store.head(), position)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

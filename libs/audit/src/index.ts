@@ -8,6 +8,7 @@ export {
   exportLog,
   verifyLog,
   importLog,
+  waitForHead,
   canonicalJson,
   lineHash,
   ExportFileError,

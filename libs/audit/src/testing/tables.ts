@@ -14,9 +14,9 @@ export async function readModelTables(db: SqlExecutor): Promise<string[]> {
 
 /**
  * The rows of a table as sorted JSON strings (columns in name order), optionally only one
- * project's; comparable across databases and drivers.
+ * project's and without the columns that hold log positions; comparable across databases and drivers.
  */
-export async function tableRows(db: SqlExecutor, table: string, projectId?: string): Promise<string[]> {
+export async function tableRows(db: SqlExecutor, table: string, projectId?: string, options: { ignorePositions?: boolean } = {}): Promise<string[]> {
   const cols = await db.query<{ column_name: string }>(
     `select column_name from information_schema.columns where table_schema = current_schema() and table_name = $1 order by column_name`,
     [table],
@@ -25,8 +25,10 @@ export async function tableRows(db: SqlExecutor, table: string, projectId?: stri
   // rm_projects is keyed by the project id itself
   const column = names.includes('project_id') ? 'project_id' : table === 'rm_projects' ? 'id' : undefined;
   const byProject = projectId !== undefined && column !== undefined;
+  // Log positions are local to a log: an imported copy assigns its own (columns tx, seq, last_tx …).
+  const skip = options.ignorePositions ? `where key !~ '(^|_)(tx|seq)$'` : '';
   const r = await db.query<{ row: string }>(
-    `select (select jsonb_object_agg(key, value) from jsonb_each(to_jsonb(t)))::text as row from ${table} t ${byProject ? `where ${column}::text = $1` : ''}`,
+    `select (select jsonb_object_agg(key, value) from jsonb_each(to_jsonb(t)) ${skip})::text as row from ${table} t ${byProject ? `where ${column}::text = $1` : ''}`,
     byProject ? [projectId] : [],
   );
   return r.rows.map((row) => row.row).sort();
