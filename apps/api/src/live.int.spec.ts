@@ -36,7 +36,7 @@ for (const backend of testBackends()) {
         onAdvanced: (l) => projector.runner.onAdvanced(l),
         localCheckpoints: () => projector.runner.localCheckpoints(),
         log: (m) => process.env.LIVE_SPEC_LOG && console.error(m),
-        live: { storeDebounceMs: 50, storeMaxWaitMs: 200, claimSweepMs: 100, unloadAfterMs: 200 },
+        live: { storeDebounceMs: 50, storeMaxWaitMs: 200, claimSweepMs: 100, unloadAfterMs: 200, maxClientBytesPerDocument: 64 * 1024 },
       });
     }
 
@@ -259,10 +259,22 @@ for (const backend of testBackends()) {
       expect(forged.code).toBe(1008);
       expect(forged.reason).toMatch(/"labels"/);
 
+      // drafts are bounded per document: a writer going past the limit is closed, nothing applied
+      const hoarder = await live(session, 'cyd');
+      const hoarderClosed = new Promise<{ code: number; reason: string }>((resolve) =>
+        hoarder.provider.on('connection-close', (event: { code: number; reason: string } | null) => resolve({ code: event?.code ?? 0, reason: event?.reason ?? '' })),
+      );
+      hoarder.doc.getMap('drafts').set('big', 'x'.repeat(70 * 1024));
+      const hoarded = await hoarderClosed;
+      expect(hoarded.code).toBe(1008);
+      expect(hoarded.reason).toMatch(/drafts reached 65536 bytes/);
+      hoarder.close();
+
       // the others carry on
       a.doc.getMap('drafts').set('r5', 'still here');
       await until(() => b.doc.getMap('drafts').get('r5') === 'still here', 5000, 'sync after the bad clients');
       expect(b.doc.getMap('labels').get('r1')).toBeUndefined();
+      expect(b.doc.getMap('drafts').get('big')).toBeUndefined();
     });
 
     it('hands out records by overlap and claims: never the same record to two people while claimed, released when idle', async () => {

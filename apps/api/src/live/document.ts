@@ -66,6 +66,8 @@ export class LiveDocument {
   private storing: Promise<void> = Promise.resolve();
   private unloadTimer: NodeJS.Timeout | undefined;
   closed = false;
+  /** bytes of client updates applied since the document loaded (bounded by maxClientBytesPerDocument) */
+  private clientBytes = 0;
 
   constructor(
     readonly session: SessionView & { projectId: string },
@@ -167,12 +169,17 @@ export class LiveDocument {
           conn.droppedUpdates++;
           return;
         }
+        if (this.clientBytes + update.length > this.limits.maxClientBytesPerDocument) {
+          conn.close(CLOSE.policy, `update refused: the session's drafts reached ${this.limits.maxClientBytesPerDocument} bytes`);
+          return;
+        }
         const refused = refuseClientUpdate(this.doc, update);
         if (refused) {
           conn.close(CLOSE.policy, `update refused: ${refused}`);
           return;
         }
         Y.applyUpdate(this.doc, update, conn);
+        this.clientBytes += update.length;
         return;
       }
       case MESSAGE_AWARENESS:

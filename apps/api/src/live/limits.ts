@@ -12,6 +12,8 @@ export interface LiveLimits {
   maxAwarenessClientsPerConnection: number;
   /** size of one awareness state (JSON) */
   maxAwarenessStateBytes: number;
+  /** bytes of client updates (drafts) one document accepts while loaded; beyond, client writes close with 1008 */
+  maxClientBytesPerDocument: number;
   /** outgoing bytes queued for a slow client before it is disconnected (1013) */
   maxBufferedBytes: number;
   /** a changed document is stored this long after its last change … */
@@ -33,6 +35,7 @@ export const DEFAULT_LIVE_LIMITS: LiveLimits = {
   maxPendingMessages: 100,
   maxAwarenessClientsPerConnection: 4,
   maxAwarenessStateBytes: 4096,
+  maxClientBytesPerDocument: 8 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
   storeDebounceMs: 1000,
   storeMaxWaitMs: 10_000,
