@@ -21,11 +21,12 @@ import { metricsRoutes } from './features/metrics.ts';
 import { historyRoutes } from './features/history.ts';
 import { asOfRoutes } from './features/as-of.ts';
 import { auditRoutes } from './features/audit.ts';
+import { crowdRoutes } from './features/crowd.ts';
 import { accessControl } from './http/auth.ts';
 
 /** The route table: the OpenAPI document, and later the role tests, are derived from it. */
 export function apiRoutes(ctx: ApiContext): AnyRoute[] {
-  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx), ...heuristicRoutes(ctx), ...historyRoutes(ctx), ...asOfRoutes(ctx), ...auditRoutes(ctx), ...weakSupervisionRoutes(ctx), ...metricsRoutes(ctx)];
+  return [...healthRoutes(ctx), ...projectRoutes(ctx), ...recordRoutes(ctx), ...labelingRoutes(ctx), ...authRoutes(ctx), ...memberRoutes(ctx), ...browserRoutes(ctx), ...sliceRoutes(ctx), ...sessionRoutes(ctx), ...exportRoutes(ctx), ...heuristicRoutes(ctx), ...historyRoutes(ctx), ...asOfRoutes(ctx), ...auditRoutes(ctx), ...weakSupervisionRoutes(ctx), ...metricsRoutes(ctx), ...crowdRoutes(ctx)];
 }
 
 export interface ApiAppOptions {

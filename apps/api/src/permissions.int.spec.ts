@@ -12,6 +12,9 @@ import { connectLive, liveUrl, rawUpgrade, until } from './live/testing.ts';
 
 const ADMIN_TOKEN = 'rfy_permissions-int-spec-admin-token-0123';
 
+/** The crowd holder's routes (docs/crowd.md): `public` in the table, checked by the link and the crowd credential. */
+const isCrowdRoute = (route: AnyRoute) => route.path.startsWith('/api/crowd/:token');
+
 /**
  * Every route of the route table (so routes added later are covered without touching this file)
  * × every kind of caller: the server must refuse exactly what `allowed(subject, permission)`
@@ -122,9 +125,15 @@ for (const backend of testBackends()) {
               ? { token: tokens.get(subject), body: {} }
               : { token: tokens.get(subject) };
           const r = await call(route.method, path, init);
+          checked++;
+          if (isCrowdRoute(route)) {
+            // public in the table, but only for a crowd credential of the link (walked below): users' tokens are no such credential
+            const codes = ['crowd_link_invalid', 'crowd_unauthenticated'];
+            if (r.status !== 401 || !codes.includes(r.body?.error?.code ?? '')) mismatches.push(`${subject} ${route.method.toUpperCase()} ${route.path}: expected 401 ${codes.join('/')}, got ${r.status} ${r.body?.error?.code}`);
+            continue;
+          }
           const expectAllowed = allowed(subject, permission);
           const refused = r.status === 401 || r.status === 403;
-          checked++;
           if (expectAllowed && refused) mismatches.push(`${subject} ${route.method.toUpperCase()} ${route.path} (${permission}): refused ${r.status} ${r.body?.error?.code}`);
           if (!expectAllowed) {
             const want = subject === 'anonymous' ? [401, 'unauthenticated'] : [403, 'forbidden'];
@@ -141,6 +150,36 @@ for (const backend of testBackends()) {
       }
       expect(mismatches).toEqual([]);
       expect(checked).toBe(routes.length * SUBJECTS.length);
+    });
+
+    it('walks every route with a crowd credential: its own link routes let through, every other route that needs a caller 403', async () => {
+      const projectId = await projectWithTeam();
+      const task = await call('post', `/api/projects/${projectId}/tasks`, { token: ADMIN_TOKEN, body: { name: 'Crowd walk', kind: 'single_label' } });
+      expect(task.status).toBe(201);
+      const slice = await call('post', `/api/projects/${projectId}/slices`, { token: ADMIN_TOKEN, body: { name: 'All', kind: 'static', recordIds: ['r1'] } });
+      expect(slice.status).toBe(201);
+      const link = await call('post', `/api/projects/${projectId}/crowd-links`, {
+        token: ADMIN_TOKEN,
+        body: { name: 'Walk', sliceId: (slice.body as unknown as { id: string }).id, quota: 5, expiresInHours: 1 },
+      });
+      expect(link.status).toBe(201);
+      const linkToken = (link.body as unknown as { token: string }).token;
+      const joined = await call('post', `/api/crowd/${linkToken}/join`);
+      expect(joined.status).toBe(201);
+      const credential = (joined.body as unknown as { credential: string }).credential;
+      const mismatches: string[] = [];
+      for (const route of api.routes) {
+        const permission = canonicalPermission(route.permission);
+        const path = pathFor(route, projectId).replace(/^\/api\/crowd\/[^/]+/, `/api/crowd/${linkToken}`);
+        const init = route.rawBody ? { token: credential, body: '', contentType: route.rawBody.contentTypes[0]! } : route.body ? { token: credential, body: {} } : { token: credential };
+        const r = await call(route.method, path, init);
+        if (isCrowdRoute(route)) {
+          if (r.status === 401 || r.body?.error?.code === 'forbidden') mismatches.push(`crowd ${route.method.toUpperCase()} ${route.path}: refused ${r.status} ${r.body?.error?.code}`);
+        } else if (permission !== 'public' && (r.status !== 403 || r.body?.error?.code !== 'forbidden')) {
+          mismatches.push(`crowd ${route.method.toUpperCase()} ${route.path} (${permission}): expected 403 forbidden, got ${r.status} ${r.body?.error?.code}`);
+        }
+      }
+      expect(mismatches).toEqual([]);
     });
 
     it('walks the live-session WebSocket for every subject: 401 / 403 on upgrade, read-only for who may only watch', async () => {

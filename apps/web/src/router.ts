@@ -43,6 +43,7 @@ export const routes: RouteRecordRaw[] = [
   },
   { path: '/projects/:id/members', name: 'members', component: () => import('./views/MembersView.vue'), props: true, meta: { title: 'Members' } },
   { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignInView.vue'), meta: { title: 'Sign in', public: true } },
+  { path: '/crowd/:token', name: 'crowd', component: () => import('./views/CrowdView.vue'), props: true, meta: { title: 'Crowd labeling', public: true } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 

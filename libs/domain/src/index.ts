@@ -7,3 +7,4 @@ export * from './membership/index.ts';
 export * from './browsing/index.ts';
 export * from './heuristics/index.ts';
 export * from './weak-supervision/index.ts';
+export * from './crowd/index.ts';

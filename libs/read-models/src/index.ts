@@ -8,6 +8,7 @@ import { sessionsProjection } from './sessions/index.ts';
 import { heuristicsProjection } from './heuristics/index.ts';
 import { weakSupervisionProjection } from './weak-supervision/index.ts';
 import { metricsProjection } from './metrics/index.ts';
+import { crowdLinksProjection } from './crowd/index.ts';
 
 export * from './projects/queries.ts';
 export * from './records/queries.ts';
@@ -19,7 +20,8 @@ export * from './export/index.ts';
 export * from './heuristics/index.ts';
 export * from './weak-supervision/index.ts';
 export * from './metrics/index.ts';
+export * from './crowd/index.ts';
 export { projectsProjection, recordsProjection };
 
 /** Every read model of the product, in the order the projector starts them. */
-export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection, labelingConfigProjection, recordLabelsProjection, identityProjection, membershipsProjection, slicesProjection, sessionsProjection, heuristicsProjection, metricsProjection, weakSupervisionProjection];
+export const allProjections: readonly Projection[] = [projectsProjection, recordsProjection, labelingConfigProjection, recordLabelsProjection, identityProjection, membershipsProjection, slicesProjection, sessionsProjection, heuristicsProjection, metricsProjection, weakSupervisionProjection, crowdLinksProjection];

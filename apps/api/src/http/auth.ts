@@ -3,6 +3,7 @@ import type { Role } from '@refinery/domain';
 import { CSRF_COOKIE, CSRF_HEADER, safeEqual, serializeCookie, SESSION_COOKIE, type Authentication, type BuiltInIdentity, type NewSession } from '@refinery/identity';
 import { HttpError } from './errors.ts';
 import type { AccessControl } from './routes.ts';
+import { CROWD_CREDENTIAL_PREFIX } from '../features/crowd.ts';
 
 /**
  * CSRF protection for cookie sessions: a synchronizer token derived from the session id
@@ -21,9 +22,25 @@ export function checkCsrf(req: Request, user: Authentication): void {
   }
 }
 
+/**
+ * A crowd credential (`rfyc_…`, from POST /api/crowd/:token/join) is good for its link's
+ * `/api/crowd/:token/…` routes only, which check it themselves (they are `public` in the route
+ * table). Every route that needs a caller refuses it with 403 rather than treating it as a
+ * wrong API token: the holder is known, just not allowed (docs/crowd.md).
+ */
+function refuseCrowdCredential(req: Request): void {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ') && header.slice('Bearer '.length).trim().startsWith(CROWD_CREDENTIAL_PREFIX)) {
+    throw new HttpError(403, 'forbidden', 'a crowd credential may only use the routes of its crowd link (/api/crowd/:token/…)', { permission: 'crowd', role: 'crowd' });
+  }
+}
+
 export function accessControl(identity: BuiltInIdentity): AccessControl {
   return {
-    authenticate: (req) => identity.authenticate(req),
+    authenticate: (req) => {
+      refuseCrowdCredential(req);
+      return identity.authenticate(req);
+    },
     roleIn: (projectId: string, userId: string, satisfied: (role: Role | undefined) => boolean) => identity.roleIn(projectId, userId, satisfied),
     checkCsrf,
   };

@@ -7,6 +7,7 @@ import { browsingEvents } from './browsing.ts';
 import { heuristicEvents } from './heuristics.ts';
 import { weakSupervisionEvents } from './weak-supervision.ts';
 import { distributionEvents } from './distribution.ts';
+import { crowdEvents } from './crowd.ts';
 
 export * from './projects.ts';
 export * from './records.ts';
@@ -16,6 +17,7 @@ export * from './browsing.ts';
 export * from './heuristics.ts';
 export * from './weak-supervision.ts';
 export * from './distribution.ts';
+export * from './crowd.ts';
 
 /** Every event type the product writes. Add new definitions here; never remove one. */
-export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents, ...weakSupervisionEvents, ...distributionEvents]);
+export const catalog = new EventCatalog([...projectEvents, ...recordEvents, ...labelingEvents, ...identityEvents, ...browsingEvents, ...heuristicEvents, ...weakSupervisionEvents, ...distributionEvents, ...crowdEvents]);

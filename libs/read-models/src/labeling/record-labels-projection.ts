@@ -1,11 +1,11 @@
 import type { Projection } from '@refinery/projector';
-import type { LabelRemoved, LabelingTaskRemoved, LabelsMerged, ProjectDeleted, Recorded, RecordLabelEvent, SqlExecutor, Span } from '@refinery/events';
+import type { CrowdRecordLabeled, LabelRemoved, LabelingTaskRemoved, LabelsMerged, ProjectDeleted, Recorded, RecordLabelEvent, SqlExecutor, Span } from '@refinery/events';
 import { referenceLabel } from '@refinery/domain';
 
-type Handled = RecordLabelEvent | LabelsMerged | LabelRemoved | LabelingTaskRemoved | ProjectDeleted;
+type Handled = RecordLabelEvent | CrowdRecordLabeled | LabelsMerged | LabelRemoved | LabelingTaskRemoved | ProjectDeleted;
 
 interface LabelRow {
-  source: 'manual' | 'gold';
+  source: 'manual' | 'gold' | 'crowd';
   annotator: string;
   label_id: string;
   span_start: number | null;
@@ -18,11 +18,13 @@ interface LabelRow {
  * Labels by source, one row per label or span: `manual` (each annotator apart), `gold` (an
  * expert's decision) and `reference` (derived: gold, else a single or unanimous answer). The
  * data browser filters on these rows; `rm_reference` says how each reference came about.
+ * `crowd` rows (v3) are answers given through crowd links, one annotator per pseudonym: their own
+ * source, never part of the reference (docs/crowd.md).
  */
 export const recordLabelsProjection: Projection = {
   name: 'record_labels',
-  version: 2,
-  handles: ['RecordLabeled', 'GoldLabelSet', 'GoldLabelCleared', 'RecordCommented', 'RecordCommentDeleted', 'LabelsMerged', 'LabelRemoved', 'LabelingTaskRemoved', 'ProjectDeleted'],
+  version: 3,
+  handles: ['RecordLabeled', 'CrowdRecordLabeled', 'GoldLabelSet', 'GoldLabelCleared', 'RecordCommented', 'RecordCommentDeleted', 'LabelsMerged', 'LabelRemoved', 'LabelingTaskRemoved', 'ProjectDeleted'],
   async setup(sql) {
     await sql.exec(`
       create table if not exists rm_record_labels (
@@ -66,7 +68,7 @@ export const recordLabelsProjection: Projection = {
   },
   async reset(sql) {
     // Other projections write their own sources into rm_record_labels (heuristics, weak supervision).
-    await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference'); delete from rm_reference; delete from rm_comments;`);
+    await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference', 'crowd'); delete from rm_reference; delete from rm_comments;`);
   },
   async apply(tx, events) {
     // Label events are gathered into runs and written with a few multi-row statements per run
@@ -80,6 +82,9 @@ export const recordLabelsProjection: Projection = {
       switch (e.type) {
         case 'RecordLabeled':
           (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'manual', e.data.annotator, e.data, e.meta.at);
+          break;
+        case 'CrowdRecordLabeled':
+          (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'crowd', e.data.pseudonym, e.data, e.meta.at);
           break;
         case 'GoldLabelSet':
           (run ??= new LabelRun()).answer(e.data.projectId, e.data.recordId, e.data.taskId, 'gold', e.meta.actor, e.data, e.meta.at);
@@ -175,13 +180,14 @@ const refKey = (projectId: string, taskId: string, recordId: string) => `${proje
  */
 class LabelRun {
   /** key: record key + source + annotator ('' for gold, whose rows are replaced whoever decided) */
-  readonly answers = new Map<string, { projectId: string; recordId: string; taskId: string; source: 'manual' | 'gold'; annotator: string; answer: { labelIds: string[]; spans: Span[] }; at: string }>();
+  readonly answers = new Map<string, { projectId: string; recordId: string; taskId: string; source: 'manual' | 'gold' | 'crowd'; annotator: string; answer: { labelIds: string[]; spans: Span[] }; at: string }>();
   readonly touched = new Map<string, ReferenceKey>();
 
-  answer(projectId: string, recordId: string, taskId: string, source: 'manual' | 'gold', annotator: string, answer: { labelIds: string[]; spans: Span[] }, at: string): void {
+  answer(projectId: string, recordId: string, taskId: string, source: 'manual' | 'gold' | 'crowd', annotator: string, answer: { labelIds: string[]; spans: Span[] }, at: string): void {
     const key = refKey(projectId, taskId, recordId);
     this.answers.set(`${key}\u0000${source}\u0000${source === 'gold' ? '' : annotator}`, { projectId, recordId, taskId, source, annotator, answer, at });
-    this.touched.set(key, { projectId, taskId, recordId, at });
+    // crowd answers are not part of the reference: nothing to recompute
+    if (source !== 'crowd') this.touched.set(key, { projectId, taskId, recordId, at });
   }
 }
 

@@ -28,7 +28,7 @@ export interface AnnotatorRatings {
 }
 
 /**
- * The manual classification answers of a task as a dense rating matrix (typed array), for the
+ * The manual (and crowd) classification answers of a task as a dense rating matrix (typed array), for the
  * agreement statistics. One query per annotator (run concurrently; each an index range of the
  * metrics index) returns two long strings: the record ids and the label numbers (positions in the
  * task's label list), so a million labels cross the wire as a handful of values instead of a
@@ -38,25 +38,32 @@ export interface AnnotatorRatings {
 export async function loadAnnotatorRatings(sql: SqlExecutor, projectId: string, taskId: string, labelIds?: readonly string[]): Promise<AnnotatorRatings> {
   const labels = labelIds ?? (await getLabelingConfig(sql, projectId)).tasks.find((t) => t.id === taskId)?.labels.map((l) => l.id) ?? [];
   // the task's annotators by a skip scan of the index (a few probes, not a scan of the labels)
-  const a = await sql.query<{ annotator: string }>(
-    `with recursive a as (
-       (select annotator from rm_record_labels where project_id = $1 and task_id = $2 and source = 'manual' order by annotator limit 1)
-       union all
-       select (select r.annotator from rm_record_labels r where r.project_id = $1 and r.task_id = $2 and r.source = 'manual' and r.annotator > a.annotator order by r.annotator limit 1)
-       from a where a.annotator is not null
-     )
-     select annotator from a where annotator is not null`,
-    [projectId, taskId],
+  // (once per source: people's `manual` answers and the pseudonyms' `crowd` answers, see docs/crowd.md)
+  const bySource = await Promise.all(
+    (['manual', 'crowd'] as const).map(async (source) => {
+      const a = await sql.query<{ annotator: string }>(
+        `with recursive a as (
+           (select annotator from rm_record_labels where project_id = $1 and task_id = $2 and source = $3 order by annotator limit 1)
+           union all
+           select (select r.annotator from rm_record_labels r where r.project_id = $1 and r.task_id = $2 and r.source = $3 and r.annotator > a.annotator order by r.annotator limit 1)
+           from a where a.annotator is not null
+         )
+         select annotator from a where annotator is not null`,
+        [projectId, taskId, source],
+      );
+      return a.rows.map((r) => ({ annotator: r.annotator, source }));
+    }),
   );
-  const annotators = a.rows.map((r) => r.annotator).sort();
+  const sources = bySource.flat().sort((x, y) => (x.annotator < y.annotator ? -1 : x.annotator > y.annotator ? 1 : 0));
+  const annotators = sources.map((r) => r.annotator);
   const rows = await Promise.all(
-    annotators.map((annotator) =>
+    sources.map(({ annotator, source }) =>
       sql
         .query<{ records: string | null; labels: string | null }>(
           `select string_agg(record_id, E'\\x1f') as records, string_agg(coalesce(array_position($4::text[], label_id), 0)::text, ',') as labels
            from rm_record_labels
-           where project_id = $1 and task_id = $2 and source = 'manual' and annotator = $3 and span_start is null`,
-          [projectId, taskId, annotator, labels],
+           where project_id = $1 and task_id = $2 and source = $5 and annotator = $3 and span_start is null`,
+          [projectId, taskId, annotator, labels, source],
         )
         .then((r) => r.rows[0] ?? { records: null, labels: null }),
     ),
@@ -128,14 +135,14 @@ function parseInts(text: string, count: number): Int32Array {
 }
 
 /**
- * The manual span answers of a task per annotator and record: `annotations[a][i]` are annotator
+ * The manual (and crowd) span answers of a task per annotator and record: `annotations[a][i]` are annotator
  * `a`'s spans on record `i`, `undefined` when `a` marked nothing there (an empty answer is no
  * answer, as for the reference label).
  */
 export async function loadAnnotatorSpans(sql: SqlExecutor, projectId: string, taskId: string): Promise<{ annotators: string[]; recordIds: string[]; annotations: (AgreementSpan[] | undefined)[][] }> {
   const spans = await sql.query<{ annotator: string; record_id: string; label_id: string; span_start: number; span_end: number }>(
     `select annotator, record_id, label_id, span_start, span_end from rm_record_labels
-     where project_id = $1 and task_id = $2 and source = 'manual' and span_start is not null`,
+     where project_id = $1 and task_id = $2 and source in ('manual', 'crowd') and span_start is not null`,
     [projectId, taskId],
   );
   const annotators = [...new Set(spans.rows.map((r) => r.annotator))].sort();
