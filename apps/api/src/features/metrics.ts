@@ -24,7 +24,7 @@ const asOfQuery = {
 const counts = z.record(z.string(), z.number());
 const spanCounts = z.object({ matched: z.number(), spansA: z.number(), spansB: z.number(), f1: z.number().nullable(), precision: z.number().nullable(), recall: z.number().nullable() });
 const point = z.object({ live: z.boolean(), position: z.string().nullable(), time: z.string().nullable() });
-const source = z.enum(['manual', 'gold', 'reference', 'heuristic', 'weak_supervision']);
+const source = z.enum(['manual', 'crowd', 'gold', 'reference', 'heuristic', 'weak_supervision']);
 
 const metricsView = z.object({
   asOf: point,

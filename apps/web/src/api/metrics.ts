@@ -1,7 +1,7 @@
 /** Calls and types of the metrics and agreement routes (docs/metrics.md). */
 import { request } from './client';
 
-export type LabelSource = 'manual' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision';
+export type LabelSource = 'manual' | 'crowd' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision';
 
 /** Which state of the project the figures describe: the live read models, or a past point. */
 export interface AsOfPoint {

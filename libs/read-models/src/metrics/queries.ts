@@ -1,13 +1,13 @@
 import type { SqlExecutor } from '@refinery/events';
 import { getLabelingConfig, type TaskView } from '../labeling/queries.ts';
 
-/** Where a label comes from (the `source` column of `rm_record_labels`). */
-export type LabelSource = 'manual' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision';
-export const LABEL_SOURCES: readonly LabelSource[] = ['manual', 'gold', 'reference', 'heuristic', 'weak_supervision'];
+/** Where a label comes from (the `source` column of `rm_record_labels`; `crowd`: answers through crowd links, by pseudonym). */
+export type LabelSource = 'manual' | 'crowd' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision';
+export const LABEL_SOURCES: readonly LabelSource[] = ['manual', 'crowd', 'gold', 'reference', 'heuristic', 'weak_supervision'];
 
 export interface DistributionView {
   source: LabelSource;
-  /** the annotator (manual) or heuristic id (heuristic); null for sources that are one series */
+  /** the annotator (manual), pseudonym (crowd) or heuristic id (heuristic); null for sources that are one series */
   sourceId: string | null;
   /** display name of the annotator or heuristic, when known */
   name: string | null;
@@ -124,7 +124,7 @@ async function computeProjectMetrics(sql: SqlExecutor, projectId: string, option
 
   const [distribution, confusion, confidence, progress] = await Promise.all([
     sql.query<{ task_id: string; source: LabelSource; source_id: string | null; label_id: string; n: string | number }>(
-      `select task_id, source, case when source in ('manual', 'heuristic') then annotator end as source_id, label_id, count(*) as n
+      `select task_id, source, case when source in ('manual', 'crowd', 'heuristic') then annotator end as source_id, label_id, count(*) as n
        from rm_record_labels where project_id = $1${taskFilter}
        group by 1, 2, 3, 4`,
       params,

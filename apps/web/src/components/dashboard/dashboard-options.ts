@@ -9,6 +9,7 @@ const SOURCE_NAMES = { gold: 'Gold', reference: 'Reference', weak_supervision: '
 export function seriesName(s: Pick<DistributionSeries, 'source' | 'sourceId' | 'name'>): string {
   if (s.source === 'manual') return s.name ?? s.sourceId ?? 'annotator';
   if (s.source === 'heuristic') return `${s.name ?? s.sourceId ?? 'heuristic'} (heuristic)`;
+  if (s.source === 'crowd') return `${s.sourceId ?? 'crowd'} (crowd)`;
   return SOURCE_NAMES[s.source];
 }
 

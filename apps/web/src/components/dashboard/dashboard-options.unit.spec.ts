@@ -22,6 +22,8 @@ const task: TaskMetrics = {
 describe('dashboard chart options', () => {
   it('names series by annotator, heuristic or source', () => {
     expect(task.distribution.map(seriesName)).toEqual(['Ann', 'Reference', 'mentions love (heuristic)']);
+    expect(seriesName({ source: 'crowd', sourceId: 'crowd-7f3a', name: null })).toBe('crowd-7f3a (crowd)');
+    expect(seriesName({ source: 'weak_supervision', sourceId: null, name: null })).toBe('Weak supervision');
   });
 
   it('distribution: one stacked series per label, one bar per source, zeros where a source lacks a label', () => {
