@@ -110,6 +110,8 @@ export class KafkaRelay {
   private wake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private lastLagAt = 0;
+  /** when this instance last renewed its lease (ms since epoch, 0 = ask the database) */
+  private renewedAt = 0;
   private lastStatusWrite = 0;
   private lastLoggedError: string | undefined;
   /** the next batch, read while the current one is being published */
@@ -191,6 +193,7 @@ export class KafkaRelay {
           this.lastLoggedError = message;
         }
         this.prefetch = undefined;
+        this.renewedAt = 0; // the next round asks the database who owns the lease
         await this.disconnect();
         await this.writeStatus(true).catch(() => undefined);
         await this.sleep(backoff * (0.8 + Math.random() * 0.4));
@@ -237,7 +240,7 @@ export class KafkaRelay {
     }
     // Also covers events of other types after the last relayed one.
     if (batch.checkpoint !== at) await this.advance(at, batch.checkpoint);
-    await this.measureLag(batch.checkpoint, batch.events.length < this.batchSize);
+    await this.measureLag(batch.checkpoint);
     await this.writeStatus(false);
     return true;
   }
@@ -405,8 +408,15 @@ export class KafkaRelay {
     await producer?.disconnect().catch(() => undefined);
   }
 
+  /**
+   * Takes or renews the lease and returns the checkpoint. While this instance renewed it less than
+   * a third of the lease ago, nobody else can hold it: the checkpoint in memory is current and the
+   * round trip is skipped (advance() still checks owner and checkpoint in the database).
+   */
   private async acquire(): Promise<string | undefined> {
-    return this.options.db.transaction(async (tx) => {
+    if (this.current.checkpoint !== null && Date.now() - this.renewedAt < this.leaseMs / 3) return this.current.checkpoint;
+    const renewing = Date.now();
+    const checkpoint = await this.options.db.transaction(async (tx) => {
       await tx.query(`insert into projection_checkpoints (name, version, checkpoint) values ($1, 1, $2) on conflict (name) do nothing`, [
         RELAY_CHECKPOINT,
         formatPosition(START),
@@ -418,10 +428,13 @@ export class KafkaRelay {
       );
       return r.rows[0]?.checkpoint;
     });
+    this.renewedAt = checkpoint === undefined ? 0 : renewing;
+    return checkpoint;
   }
 
   /** Moves the checkpoint only if this instance still owns it and nobody moved it meanwhile. */
   private async advance(from: string, to: string): Promise<void> {
+    const renewing = Date.now();
     const r = await this.options.db.query(
       `update projection_checkpoints set checkpoint = $4, updated_at = now(), last_error = null,
          lease_until = now() + make_interval(secs => $3::double precision / 1000)
@@ -429,11 +442,13 @@ export class KafkaRelay {
       [RELAY_CHECKPOINT, this.instanceId, this.leaseMs, to, from],
     );
     if (r.rowCount === 0) throw new LeaseLostError('lost the relay lease before the checkpoint moved; the new owner publishes the batch again');
+    this.renewedAt = renewing;
     this.current.checkpoint = to;
   }
 
-  private async measureLag(checkpoint: string, caughtUp: boolean): Promise<void> {
-    if (Date.now() - this.lastLagAt < 1000 && !caughtUp) return;
+  /** at most once a second: a count over the log is not free */
+  private async measureLag(checkpoint: string): Promise<void> {
+    if (Date.now() - this.lastLagAt < 1000) return;
     this.lastLagAt = Date.now();
     const [tx, seq] = checkpoint.split('/');
     const r = await this.options.db.query<{ n: string }>(
