@@ -149,6 +149,10 @@ for (const backend of testBackends()) {
       expect(view.reference).toEqual([]);
       const search = await ok(call('POST', `/api/projects/${projectId}/records/search`, { filter: { label: { taskId, source: 'any', labelId: labels.pos } } }));
       expect(search.records.map((r: Json) => r.id)).toEqual(['c']);
+      const bySource = await ok(call('POST', `/api/projects/${projectId}/records/search`, { filter: { label: { taskId, source: 'crowd', labelId: labels.neg, annotator: second.pseudonym } } }));
+      expect(bySource.records.map((r: Json) => r.id)).toEqual(['a', 'b', 'c']);
+      const manual = await ok(call('POST', `/api/projects/${projectId}/records/search`, { filter: { label: { taskId, source: 'manual' } } }));
+      expect(manual.records).toEqual([]);
       const agreement = await ok(call('GET', `/api/projects/${projectId}/agreement?task=${taskId}`));
       expect(agreement.annotators.map((a: Json) => a.id).sort()).toEqual([joined.pseudonym, second.pseudonym].sort());
       expect(agreement.records).toBe(3);

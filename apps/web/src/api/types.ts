@@ -182,7 +182,7 @@ export type AttributeOp =
   | 'is_null'
   | 'is_not_null';
 
-export type LabelFilterSource = 'manual' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision' | 'any';
+export type LabelFilterSource = 'manual' | 'gold' | 'reference' | 'heuristic' | 'weak_supervision' | 'any' | 'crowd';
 
 export type Filter =
   | { all: Filter[] }

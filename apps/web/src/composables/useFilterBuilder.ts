@@ -41,6 +41,7 @@ export const LABEL_SOURCES: { source: LabelFilterSource; label: string }[] = [
   { source: 'gold', label: 'gold' },
   { source: 'heuristic', label: 'heuristic' },
   { source: 'weak_supervision', label: 'weak supervision' },
+  { source: 'crowd', label: 'crowd (links)' },
 ];
 
 /** Converts a typed value to the attribute's JSON type (numbers, booleans), leaving text as is. */

@@ -2,7 +2,7 @@ import type { AttributeOp, Filter, LabelSource } from '@refinery/events';
 
 // The same lists as the event schemas (libs/events/src/catalog/browsing.ts); domain imports only types.
 const attributeOps: readonly AttributeOp[] = ['eq', 'neq', 'contains', 'regex', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'is_null', 'is_not_null'];
-const labelSources: readonly LabelSource[] = ['manual', 'gold', 'reference', 'heuristic', 'weak_supervision', 'any'];
+const labelSources: readonly LabelSource[] = ['manual', 'gold', 'reference', 'heuristic', 'weak_supervision', 'any', 'crowd'];
 
 /** A filter refused before it reaches the database; `path` names the offending part (e.g. `filter.all.1.value`). */
 export class FilterError extends Error {

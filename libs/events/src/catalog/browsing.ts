@@ -6,7 +6,7 @@ export const sessionStreamId = (projectId: string, sessionId: string) => `sessio
 
 export const attributeOps = ['eq', 'neq', 'contains', 'regex', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'is_null', 'is_not_null'] as const;
 export type AttributeOp = (typeof attributeOps)[number];
-export const labelSources = ['manual', 'gold', 'reference', 'heuristic', 'weak_supervision', 'any'] as const;
+export const labelSources = ['manual', 'gold', 'reference', 'heuristic', 'weak_supervision', 'any', 'crowd'] as const;
 export type LabelSource = (typeof labelSources)[number];
 
 /** The data browser's filter grammar (see docs/data-browser.md). */
