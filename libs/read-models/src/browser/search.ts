@@ -258,7 +258,9 @@ export async function searchRecords(
  * Transaction-local, so nothing else is affected.
  */
 async function avoidFullScans(tx: SqlExecutor, options: QueryOptions): Promise<void> {
-  if (options.plannerDefaults) return;
+  // Measured (bench/results/browser-2026-11-27.md): 2–7x faster on PGlite, which has no parallel
+  // workers; on the server parallel hash joins did as well, so its planner keeps its choice.
+  if (options.plannerDefaults || tx.dialect !== 'pglite') return;
   await tx.query(`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
 }
 
