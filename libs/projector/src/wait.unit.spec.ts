@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { SqlExecutor } from '@refinery/events';
+import { CatchUpWaiter } from './wait.ts';
+
+/** A checkpoint table that counts how often it is asked. */
+function table(rows: Record<string, string>) {
+  const db = {
+    queries: 0,
+    dialect: 'pg' as const,
+    async query<R>() {
+      db.queries++;
+      return { rows: Object.entries(rows).map(([name, checkpoint]) => ({ name, checkpoint })) as R[], rowCount: 0 };
+    },
+    async exec() {},
+    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>) {
+      return work(db as unknown as SqlExecutor);
+    },
+  };
+  return db;
+}
+
+describe('CatchUpWaiter', () => {
+  it("answers from the in-process runner's checkpoints without asking the table when they reached the position", async () => {
+    const db = table({ a: '1/1', b: '1/1' });
+    const waiter = new CatchUpWaiter(db as unknown as SqlExecutor, undefined, 10, () => new Map([['a', '5/3'], ['b', '5/4']]));
+    const r = await waiter.waitFor('5/3', ['a', 'b'], 1000);
+    expect(r).toEqual({ caughtUp: true, checkpoints: { a: '5/3', b: '5/4' } });
+    expect(db.queries).toBe(0);
+  });
+
+  it('asks the table when a local checkpoint is missing or behind (another process may own the projection)', async () => {
+    const db = table({ a: '9/9', b: '9/9' });
+    const waiter = new CatchUpWaiter(db as unknown as SqlExecutor, undefined, 10, () => new Map([['a', '5/3']]));
+    const r = await waiter.waitFor('6/1', ['a', 'b'], 1000);
+    expect(r.caughtUp).toBe(true);
+    expect(r.checkpoints).toEqual({ a: '9/9', b: '9/9' });
+    expect(db.queries).toBe(1);
+  });
+
+  it('times out as not caught up when neither reaches the position', async () => {
+    const db = table({ a: '1/1' });
+    const waiter = new CatchUpWaiter(db as unknown as SqlExecutor, undefined, 5, () => new Map([['a', '2/2']]));
+    const r = await waiter.waitFor('3/1', ['a'], 30);
+    expect(r.caughtUp).toBe(false);
+    expect(r.checkpoints).toEqual({ a: '2/2' });
+  });
+});
