@@ -164,4 +164,6 @@ export const SENSITIVE_EVENT_FIELDS: Readonly<Record<string, readonly string[]>>
   UserPasswordChanged: ['passwordHash'],
   ApiTokenCreated: ['tokenHash'],
   UserInvited: ['tokenHash'],
+  CrowdLinkCreated: ['tokenHash'],
+  CrowdHolderJoined: ['tokenHash'],
 };

@@ -8,7 +8,7 @@ import type { CrowdEvent, ProjectDeleted, Recorded, SqlExecutor } from '@refiner
  */
 export const crowdLinksProjection: Projection = {
   name: 'crowd_links',
-  version: 1,
+  version: 2,
   handles: ['CrowdLinkCreated', 'CrowdLinkRevoked', 'CrowdHolderJoined', 'CrowdRecordLabeled', 'ProjectDeleted'],
   async setup(sql) {
     await sql.exec(`
@@ -34,6 +34,9 @@ export const crowdLinksProjection: Projection = {
         task_id   text not null,
         primary key (link_id, holder_id, record_id, task_id)
       );
+      -- v2: per project, like every other read-model table (audit comparisons, deletion)
+      alter table rm_crowd_answers add column if not exists project_id uuid;
+      create index if not exists rm_crowd_answers_project on rm_crowd_answers (project_id);
     `);
   },
   async reset(sql) {
@@ -60,14 +63,14 @@ export const crowdLinksProjection: Projection = {
         case 'CrowdRecordLabeled': {
           const d = e.data;
           if (d.labelIds.length || d.spans.length) {
-            await tx.query('insert into rm_crowd_answers (link_id, holder_id, record_id, task_id) values ($1, $2, $3, $4) on conflict do nothing', [d.linkId, d.holderId, d.recordId, d.taskId]);
+            await tx.query('insert into rm_crowd_answers (project_id, link_id, holder_id, record_id, task_id) values ($1, $2, $3, $4, $5) on conflict do nothing', [d.projectId, d.linkId, d.holderId, d.recordId, d.taskId]);
           } else {
             await tx.query('delete from rm_crowd_answers where link_id = $1 and holder_id = $2 and record_id = $3 and task_id = $4', [d.linkId, d.holderId, d.recordId, d.taskId]);
           }
           break;
         }
         case 'ProjectDeleted':
-          await tx.query('delete from rm_crowd_answers where link_id in (select id from rm_crowd_links where project_id = $1)', [e.data.projectId]);
+          await tx.query('delete from rm_crowd_answers where project_id = $1', [e.data.projectId]);
           await tx.query('delete from rm_crowd_links where project_id = $1', [e.data.projectId]);
           break;
       }
