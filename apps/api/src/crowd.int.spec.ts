@@ -160,6 +160,15 @@ for (const backend of testBackends()) {
       expect(list.links.find((l: Json) => l.id === link.id)).toMatchObject({ holders: 2, recordsLabeled: 6 });
     });
 
+    it('concurrent answers cannot exceed the quota (decided on the link stream with its revision)', async () => {
+      const link = await createLink({ quota: 1 });
+      const joined = await ok(crowd('POST', `/api/crowd/${link.token}/join`), 201);
+      const answers = await Promise.all(['a', 'b', 'c'].map((id) => crowd('PUT', `/api/crowd/${link.token}/records/${id}/labels/${taskId}`, joined.credential, { labelIds: [labels.pos] })));
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+      expect(answers.filter((r) => r.status === 409).every((r) => r.body.error.code === 'crowd_quota_reached')).toBe(true);
+      expect((await linkEvents(link.token)).filter((x) => x === 'CrowdRecordLabeled')).toHaveLength(1);
+    });
+
     it('revoked and expired links: 410 and nothing written; revoking is for owners and engineers', async () => {
       const link = await createLink();
       const joined = await ok(crowd('POST', `/api/crowd/${link.token}/join`), 201);

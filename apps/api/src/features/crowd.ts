@@ -25,6 +25,7 @@ import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute, type AnyRoute } from '../http/routes.ts';
 import { afterQuery, readAfter } from './consistency.ts';
+import { LabelingState } from './labeling.ts';
 import { loadProject } from './projects.ts';
 
 /**
@@ -135,6 +136,7 @@ function bearer(req: Request): string | undefined {
 
 export function crowdRoutes(ctx: ApiContext): AnyRoute[] {
   const links = new CrowdLinks(ctx);
+  const labeling = new LabelingState(ctx);
 
   /** The link behind a token, refused (401/410) unless it can be used now. */
   async function usableLink(token: string) {
@@ -173,8 +175,9 @@ export function crowdRoutes(ctx: ApiContext): AnyRoute[] {
   }
 
   async function tasksOf(projectId: string, taskId: string | null) {
-    const { state, config } = await loadProject(ctx.store, projectId);
-    assertProjectActive(state, projectId);
+    // the project stream folded and cached per process (one revision lookup while unchanged)
+    const { project, config } = await labeling.project(projectId);
+    assertProjectActive(project, projectId);
     const tasks = [...config.tasks.values()].filter((t) => taskId === null || t.id === taskId);
     return { config, tasks };
   }
