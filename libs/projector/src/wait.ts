@@ -27,7 +27,7 @@ export class CatchUpWaiter {
     const unsubscribe = this.subscribeAdvanced?.(() => wake?.());
     try {
       for (;;) {
-        const checkpoints = this.locallyReached(position, projections) ?? (await this.checkpoints(projections));
+        const checkpoints = await this.checkpoints(projections);
         const caughtUp = projections.every((name) => checkpoints[name] !== undefined && hasReached(checkpoints[name]!, position));
         const left = deadline - Date.now();
         if (caughtUp || left <= 0) return { caughtUp, checkpoints };
@@ -43,19 +43,6 @@ export class CatchUpWaiter {
     } finally {
       unsubscribe?.();
     }
-  }
-
-  /** This process's runner already passed the position for all of them: no need to ask the table. */
-  private locallyReached(position: string, names: readonly string[]): Record<string, string> | undefined {
-    const local = this.localCheckpoints?.();
-    if (!local) return undefined;
-    const reached: Record<string, string> = {};
-    for (const name of names) {
-      const mine = local.get(name);
-      if (mine === undefined || !hasReached(mine, position)) return undefined;
-      reached[name] = mine;
-    }
-    return reached;
   }
 
   private async checkpoints(names: readonly string[]): Promise<Record<string, string>> {
