@@ -26,8 +26,19 @@ export class CatchUpWaiter {
     let wake: (() => void) | undefined;
     const unsubscribe = this.subscribeAdvanced?.(() => wake?.());
     try {
+      // The table is read first, then at most every pollMs. In between, a wake-up from this
+      // process's runner (a dozen per append, one per projection) is answered from its
+      // checkpoints in memory: re-reading the table for each of them cost a query per wake.
+      let known: Record<string, string> | undefined;
+      let askedAt = 0;
       for (;;) {
-        const checkpoints = await this.checkpoints(projections);
+        const local = known !== undefined ? this.locallyReached(position, projections) : undefined;
+        if (local) return { caughtUp: true, checkpoints: local };
+        if (known === undefined || Date.now() - askedAt >= this.pollMs) {
+          askedAt = Date.now();
+          known = await this.checkpoints(projections);
+        }
+        const checkpoints = known;
         const caughtUp = projections.every((name) => checkpoints[name] !== undefined && hasReached(checkpoints[name]!, position));
         const left = deadline - Date.now();
         if (caughtUp || left <= 0) return { caughtUp, checkpoints };
@@ -43,6 +54,19 @@ export class CatchUpWaiter {
     } finally {
       unsubscribe?.();
     }
+  }
+
+  /** This process's runner has passed the position for all of them. */
+  private locallyReached(position: string, names: readonly string[]): Record<string, string> | undefined {
+    const local = this.localCheckpoints?.();
+    if (!local) return undefined;
+    const reached: Record<string, string> = {};
+    for (const name of names) {
+      const mine = local.get(name);
+      if (mine === undefined || !hasReached(mine, position)) return undefined;
+      reached[name] = mine;
+    }
+    return reached;
   }
 
   private async checkpoints(names: readonly string[]): Promise<Record<string, string>> {

@@ -48,3 +48,21 @@ describe('CatchUpWaiter', () => {
     expect(r.checkpoints).toEqual({ a: '2/2' });
   });
 });
+
+describe('CatchUpWaiter wake-ups', () => {
+  it('after the first table read, wake-ups from the in-process runner are answered from memory', async () => {
+    const db = table({ a: '1/1' });
+    let listener: (() => void) | undefined;
+    const local = new Map([['a', '1/1']]);
+    const waiter = new CatchUpWaiter(db as unknown as SqlExecutor, (l) => ((listener = l), () => (listener = undefined)), 60_000, () => local);
+    const waiting = waiter.waitFor('4/1', ['a'], 5_000);
+    await new Promise((r) => setTimeout(r, 10));
+    for (const checkpoint of ['2/1', '3/1', '4/1']) {
+      local.set('a', checkpoint);
+      listener?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await waiting).toEqual({ caughtUp: true, checkpoints: { a: '4/1' } });
+    expect(db.queries).toBe(1);
+  });
+});
