@@ -99,6 +99,16 @@ for (const backend of testBackends()) {
       await expect(getProjectMetrics(db, P, { confidenceBins: 1 })).rejects.toThrow(/confidenceBins/);
     });
 
+    it('a batch that overlaps what was counted adds only the events after it', async () => {
+      const before = (await getProjectMetrics(db, P, { cache: false })).progress;
+      await metricsProjection.reset(db);
+      const mine = events.filter((e) => metricsProjection.handles.includes(e.type));
+      // a prefix, then a batch from the start again (one statement per run counts per event, not per group)
+      await db.transaction((tx) => metricsProjection.apply(tx, mine.slice(0, 3)));
+      await db.transaction((tx) => metricsProjection.apply(tx, mine));
+      expect((await getProjectMetrics(db, P, { cache: false })).progress).toEqual(before);
+    });
+
     it('reset empties what it wrote', async () => {
       await metricsProjection.reset(db);
       expect((await getProjectMetrics(db, P, { cache: false })).progress).toEqual([]);

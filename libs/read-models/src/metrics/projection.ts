@@ -1,5 +1,5 @@
 import type { Projection } from '@refinery/projector';
-import type { GoldLabelSet, LabelingTaskRemoved, ProjectDeleted, Recorded, RecordLabeled } from '@refinery/events';
+import type { GoldLabelSet, LabelingTaskRemoved, ProjectDeleted, Recorded, RecordLabeled, SqlExecutor } from '@refinery/events';
 
 type Handled = RecordLabeled | GoldLabelSet | LabelingTaskRemoved | ProjectDeleted;
 
@@ -46,30 +46,76 @@ export const metricsProjection: Projection = {
     await sql.exec('delete from rm_label_activity;');
   },
   async apply(tx, events) {
+    // Answers are counted set-based: consecutive answers are gathered and written with one
+    // statement; a deletion ends the run first, so event order holds within the batch.
+    let run: ActivityRow[] = [];
+    const flush = async () => {
+      if (run.length) await countAnswers(tx, run);
+      run = [];
+    };
     for (const e of events as readonly Recorded<Handled>[]) {
       switch (e.type) {
         case 'RecordLabeled':
         case 'GoldLabelSet': {
           const d = e.data;
-          const source = e.type === 'RecordLabeled' ? 'manual' : 'gold';
-          const annotator = e.type === 'RecordLabeled' ? e.data.annotator : e.meta.actor;
-          const [txId, seq] = e.position.split('/');
-          await tx.query(
-            `insert into rm_label_activity (project_id, task_id, source, annotator, day, answers, last_tx, last_seq)
-             values ($1, $2, $3, $4, ($5::timestamptz at time zone 'UTC')::date, 1, $6, $7)
-             on conflict (project_id, task_id, source, annotator, day) do update set answers = rm_label_activity.answers + 1, last_tx = excluded.last_tx, last_seq = excluded.last_seq
-             where (rm_label_activity.last_tx, rm_label_activity.last_seq) < (excluded.last_tx, excluded.last_seq)`,
-            [d.projectId, d.taskId, source, annotator, e.meta.at, txId, seq],
-          );
+          const [txId, seq] = e.position.split('/') as [string, string];
+          run.push({
+            project_id: d.projectId,
+            task_id: d.taskId,
+            source: e.type === 'RecordLabeled' ? 'manual' : 'gold',
+            annotator: e.type === 'RecordLabeled' ? e.data.annotator : e.meta.actor,
+            at: e.meta.at,
+            tx: txId,
+            seq,
+          });
           break;
         }
         case 'LabelingTaskRemoved':
+          await flush();
           await tx.query('delete from rm_label_activity where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
           break;
         case 'ProjectDeleted':
+          await flush();
           await tx.query('delete from rm_label_activity where project_id = $1', [e.data.projectId]);
           break;
       }
     }
+    await flush();
   },
 };
+
+interface ActivityRow {
+  project_id: string;
+  task_id: string;
+  source: string;
+  annotator: string;
+  at: string;
+  tx: string;
+  seq: string;
+}
+
+/**
+ * Adds a run of answers to the counters in one statement: grouped by (project, task, source,
+ * annotator, UTC day), an answer counted only if it lies after the row's last counted position
+ * (replaying events counts nothing twice), the row's position then moved to the group's last.
+ */
+async function countAnswers(tx: SqlExecutor, rows: readonly ActivityRow[]): Promise<void> {
+  await tx.query(
+    `with e as (
+       select r.project_id, r.task_id, r.source, r.annotator, (r.at at time zone 'UTC')::date as day, r.tx, r.seq
+       from jsonb_to_recordset($1::jsonb) as r(project_id uuid, task_id text, source text, annotator text, at timestamptz, tx bigint, seq bigint)
+     ), counted as (
+       select e.project_id, e.task_id, e.source, e.annotator, e.day, count(*)::integer as answers, max(array[e.tx, e.seq]) as last
+       from e
+       left join rm_label_activity a
+         on a.project_id = e.project_id and a.task_id = e.task_id and a.source = e.source and a.annotator = e.annotator and a.day = e.day
+       where a.project_id is null or (e.tx, e.seq) > (a.last_tx, a.last_seq)
+       group by e.project_id, e.task_id, e.source, e.annotator, e.day
+     )
+     insert into rm_label_activity (project_id, task_id, source, annotator, day, answers, last_tx, last_seq)
+     select project_id, task_id, source, annotator, day, answers, last[1], last[2] from counted
+     on conflict (project_id, task_id, source, annotator, day) do update
+       set answers = rm_label_activity.answers + excluded.answers, last_tx = excluded.last_tx, last_seq = excluded.last_seq`,
+    [JSON.stringify(rows)],
+  );
+}
