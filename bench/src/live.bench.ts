@@ -265,14 +265,14 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       p50: round(percentile(latencies, 50), 1),
       p95: round(percentile(latencies, 95), 1),
       p99: round(percentile(latencies, 99), 1),
-      max: round(Math.max(...latencies), 1),
+      max: round(latencies.reduce((m, x) => Math.max(m, x), 0), 1),
       allSeenP99: round(percentile(maxima, 99), 1),
       putP50: round(percentile(putMs, 50), 1),
       putP99: round(percentile(putMs, 99), 1),
       ackToVisibleP50: round(percentile(fromAck, 50), 1),
       ackToVisibleP99: round(percentile(fromAck, 99), 1),
       rssBeforeMb: round(rssBefore, 0),
-      rssMaxMb: round(Math.max(...rssSamples), 0),
+      rssMaxMb: round(rssSamples.reduce((m, x) => Math.max(m, x), 0), 0),
       loadavg: loadavg(),
     };
   } finally {
