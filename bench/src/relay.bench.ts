@@ -104,6 +104,8 @@ async function latencyRun(platform: Platform): Promise<{ sent: number; received:
   const consumer = kafka.consumer({ groupId: `bench-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  // Timing starts once the consumer has joined its group (listener first: the join can be quick).
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.connect();
   await consumer.subscribe({ topics: [`${prefix}${TOPICS.labels}`], fromBeginning: true });
   await consumer.run({
@@ -117,8 +119,7 @@ async function latencyRun(platform: Platform): Promise<{ sent: number; received:
       }
     },
   });
-  // Wait for the group to be joined before timing anything.
-  await new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await joined;
   const projects = Array.from({ length: 20 }, () => randomUUID());
   const total = rate * seconds;
   const start = performance.now();
