@@ -34,6 +34,8 @@ export async function startApiServer(
     log?: (m: string) => void;
     /** live-session limits over the REFINERY_LIVE_* environment (tests shorten them) */
     live?: Partial<LiveLimits>;
+    /** per-process authentication cache lifetime (default 2000 ms, 0 = off; docs/identity.md) */
+    authCacheTtlMs?: number;
   } = {},
 ): Promise<ApiServer> {
   const log = options.log ?? ((m: string) => console.error(m));
@@ -47,6 +49,7 @@ export async function startApiServer(
     waiter,
     sessionTtlMs: config.identity.sessionTtlHours * 3600_000,
     readWaitMs: config.readWaitMs,
+    ...(options.authCacheTtlMs !== undefined ? { authCacheTtlMs: options.authCacheTtlMs } : {}),
     log,
   });
   await identity.migrate();

@@ -44,6 +44,7 @@ import {
   type UserRecord,
   type UserView,
 } from '@refinery/read-models';
+import { AuthCache } from './auth-cache.ts';
 import { parseCookies, SESSION_COOKIE } from './cookies.ts';
 import { header, type AuthRequest, type Authentication, type IdentityProvider } from './provider.ts';
 import { DEFAULT_SCRYPT, generatePassword, hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword, type ScryptParams } from './password.ts';
@@ -56,6 +57,7 @@ import {
   hashApiToken,
   hashInvitationToken,
   isInvitationTokenFormat,
+  hashSessionId,
   isSessionIdFormat,
   sha256Hex,
   tokenDisplayPrefix,
@@ -90,6 +92,12 @@ export interface BuiltInIdentityOptions {
   /** sign-in failures per e-mail + client address and window (default 5 per minute) */
   signInLimiter?: FailureRateLimiter;
   scrypt?: ScryptParams;
+  /**
+   * How long this process reuses a resolved credential (token / session → user) and a project
+   * role without reading them again (default 2000 ms, 0 = off). Changes made through this
+   * process drop the affected entries at once; other processes see them after at most this long.
+   */
+  authCacheTtlMs?: number;
   clock?: () => Date;
   log?: (message: string) => void;
 }
@@ -123,6 +131,7 @@ export class BuiltInIdentity implements IdentityProvider {
   readonly sessions: SessionStore;
   readonly signInLimiter: FailureRateLimiter;
   readonly sessionTtlMs: number;
+  readonly authCache: AuthCache;
   private readonly invitationTtlMs: number;
   private readonly readWaitMs: number;
   private readonly lookupWaitMs: number;
@@ -141,6 +150,7 @@ export class BuiltInIdentity implements IdentityProvider {
     // the wait ends at once, so unknown credentials cost one checkpoint query, not this long.
     this.lookupWaitMs = options.lookupWaitMs ?? this.readWaitMs;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
+    this.authCache = new AuthCache(options.authCacheTtlMs ?? 2000);
     this.log = options.log ?? (() => undefined);
   }
 
@@ -188,7 +198,13 @@ export class BuiltInIdentity implements IdentityProvider {
    * after the memberships read model caught up (a membership granted a moment ago counts).
    */
   async roleIn(projectId: string, userId: string, satisfied: (role: Role | undefined) => boolean = (r) => r !== undefined): Promise<Role | undefined> {
-    return this.fresh(MEMBERSHIP_VIEWS, () => memberRole(this.db, projectId, userId), satisfied);
+    const cached = this.authCache.role(projectId, userId);
+    // A cached role that does not satisfy is read again: the membership may just have grown.
+    if (cached !== undefined && satisfied(cached)) return cached;
+    const generation = this.authCache.generation;
+    const role = await this.fresh(MEMBERSHIP_VIEWS, () => memberRole(this.db, projectId, userId), satisfied);
+    if (role !== undefined) this.authCache.putRole(projectId, userId, role, generation);
+    return role;
   }
 
   async projectsOf(userId: string): Promise<Map<string, Role>> {
@@ -206,21 +222,36 @@ export class BuiltInIdentity implements IdentityProvider {
     }
     const sessionId = parseCookies(header(req, 'cookie')).get(SESSION_COOKIE);
     if (!sessionId || !isSessionIdFormat(sessionId)) return undefined;
+    const key = `s:${hashSessionId(sessionId)}`;
+    const nowMs = this.now().getTime();
+    const hit = this.authCache.credential(key, nowMs);
+    if (hit) return { ...hit.auth, session: { id: sessionId, csrfToken: csrfTokenFor(sessionId), expiresAt: new Date(hit.expiresAtMs) } };
+    const generation = this.authCache.generation;
     const session = await this.sessions.find(sessionId);
     if (!session) return undefined;
     const user = await this.getUser(session.userId);
     if (!user) return undefined;
-    return { ...identityOf(user), method: 'session', session: { id: sessionId, csrfToken: csrfTokenFor(sessionId), expiresAt: session.expiresAt } };
+    const auth: Omit<Authentication, 'session'> = { ...identityOf(user), method: 'session' };
+    this.authCache.putCredential(key, { auth, expiresAtMs: session.expiresAt.getTime() }, generation);
+    return { ...auth, session: { id: sessionId, csrfToken: csrfTokenFor(sessionId), expiresAt: session.expiresAt } };
   }
 
   private async authenticateToken(token: string): Promise<Authentication | undefined> {
     if (token.length > 512) return undefined;
-    const view = await this.fresh(IDENTITY_VIEWS, () => findApiTokenByHash(this.db, hashApiToken(token)), (t) => t !== undefined);
+    const hash = hashApiToken(token);
+    const key = `t:${hash}`;
+    const hit = this.authCache.credential(key, this.now().getTime());
+    if (hit) return { ...hit.auth };
+    const generation = this.authCache.generation;
+    const view = await this.fresh(IDENTITY_VIEWS, () => findApiTokenByHash(this.db, hash), (t) => t !== undefined);
     if (!view || view.revokedAt !== null) return undefined;
-    if (view.expiresAt !== null && Date.parse(view.expiresAt) <= this.now().getTime()) return undefined;
+    const expiresAtMs = view.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(view.expiresAt);
+    if (expiresAtMs <= this.now().getTime()) return undefined;
     const user = await this.getUser(view.userId);
     if (!user) return undefined;
-    return { ...identityOf(user), method: 'api-token', tokenId: view.id };
+    const auth: Authentication = { ...identityOf(user), method: 'api-token', tokenId: view.id };
+    this.authCache.putCredential(key, { auth, expiresAtMs }, generation);
+    return { ...auth };
   }
 
   /** Checks e-mail and password (rate limited per e-mail + client address) and opens a session. */
@@ -246,6 +277,7 @@ export class BuiltInIdentity implements IdentityProvider {
 
   async signOut(sessionId: string): Promise<void> {
     await this.sessions.delete(sessionId);
+    this.authCache.dropCredential(`s:${hashSessionId(sessionId)}`);
   }
 
   /** Changes the password after checking the current one; every other session of the user ends. */
@@ -259,6 +291,7 @@ export class BuiltInIdentity implements IdentityProvider {
       actor: userId,
     });
     await this.sessions.deleteForUser(userId, keepSessionId);
+    this.authCache.dropCredentialsWhere((c) => c.auth.userId === userId && c.auth.method === 'session');
     await this.reached(r.position, IDENTITY_VIEWS);
     return { position: r.position };
   }
@@ -297,7 +330,10 @@ export class BuiltInIdentity implements IdentityProvider {
     const events = await this.store.readStream(streamId);
     if (events.some((e) => e.type === 'ApiTokenRevoked')) return { position: await this.store.head() };
     const r = await this.store.append(streamId, [{ type: 'ApiTokenRevoked', data: { tokenId, userId } }], { actor: userId, expectedRevision: BigInt(events.length - 1) });
+    // Dropped before and after the read model catches up: a request in between may not re-cache it.
+    this.authCache.dropCredentialsWhere((c) => c.auth.tokenId === tokenId);
     await this.reached(r.position, IDENTITY_VIEWS);
+    this.authCache.dropCredentialsWhere((c) => c.auth.tokenId === tokenId);
     return { position: r.position };
   }
 
@@ -388,6 +424,7 @@ export class BuiltInIdentity implements IdentityProvider {
   async changeMembership(command: MembershipCommand, actor: string): Promise<{ revision: string; position: string }> {
     const r = await this.appendMembership(this.store, command, actor);
     await this.reached(r.position, MEMBERSHIP_VIEWS);
+    this.authCache.dropProject(command.projectId);
     return { revision: r.revision.toString(), position: r.position };
   }
 
@@ -401,7 +438,11 @@ export class BuiltInIdentity implements IdentityProvider {
     const events = membershipDecider.decide(command, fold(membershipDecider, past));
     const revision = past.length ? BigInt(past.length - 1) : undefined;
     if (events.length === 0) return { revision: revision ?? -1n, position: past.at(-1)?.position ?? '0/0' };
-    return log.append(streamId, events, { actor, expectedRevision: revision ?? 'no_stream' });
+    const r = await log.append(streamId, events, { actor, expectedRevision: revision ?? 'no_stream' });
+    // Inside a transaction this runs before the commit and before the read model has it: other
+    // requests may then re-cache the old role for at most the cache's TTL (changeMembership drops again).
+    this.authCache.dropProject(command.projectId);
+    return r;
   }
 
   membersState(projectId: string) {

@@ -1,0 +1,113 @@
+import type { Role } from '@refinery/domain';
+import type { Authentication } from './provider.ts';
+
+/** What a credential resolved to: the caller (without the per-request session part). */
+export interface CachedCredential {
+  auth: Omit<Authentication, 'session'>;
+  /** the credential's own end (session expiry, token expiry); checked on every hit */
+  expiresAtMs: number;
+}
+
+interface Entry<T> {
+  value: T;
+  /** monotonic time (performance.now) after which the entry is not used */
+  until: number;
+}
+
+/**
+ * A short-lived, per-process cache of what authentication reads on every request: credential
+ * (token hash / session hash) → user, and (project, user) → role. Without it every API request
+ * pays 3 statements before its handler runs (docs/identity.md, "Authentication cache").
+ *
+ * Staleness is bounded twice: each entry lives at most `ttlMs` (monotonic clock, so a test clock
+ * that stands still does not pin entries), and the process that revokes a token, ends a session,
+ * changes a password or a membership drops the affected entries at once. Other API processes
+ * see such a change after at most `ttlMs`. Only positive answers are cached: an unknown
+ * credential or a missing role is always read again (and a grant shows at once).
+ */
+export class AuthCache {
+  private readonly credentials = new Map<string, Entry<CachedCredential>>();
+  private readonly roles = new Map<string, Entry<Role>>();
+  /**
+   * Bumped by every invalidation. A read that started before one must not put its (possibly
+   * stale) answer back: callers take `generation` before reading and pass it to `put…`.
+   */
+  private gen = 0;
+
+  constructor(
+    readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+    private readonly monotonic: () => number = () => performance.now(),
+  ) {}
+
+  get generation(): number {
+    return this.gen;
+  }
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  credential(key: string, nowMs: number): CachedCredential | undefined {
+    const hit = this.get(this.credentials, key);
+    if (hit && hit.expiresAtMs <= nowMs) {
+      this.credentials.delete(key);
+      return undefined;
+    }
+    return hit;
+  }
+
+  putCredential(key: string, value: CachedCredential, generation: number): void {
+    if (generation === this.gen) this.put(this.credentials, key, value);
+  }
+
+  role(projectId: string, userId: string): Role | undefined {
+    return this.get(this.roles, `${projectId}|${userId}`);
+  }
+
+  putRole(projectId: string, userId: string, role: Role, generation: number): void {
+    if (generation === this.gen) this.put(this.roles, `${projectId}|${userId}`, role);
+  }
+
+  dropCredential(key: string): void {
+    this.gen++;
+    this.credentials.delete(key);
+  }
+
+  /** Drops every cached credential matching (all sessions of a user, one token by id). */
+  dropCredentialsWhere(match: (value: CachedCredential) => boolean): void {
+    this.gen++;
+    for (const [key, entry] of this.credentials) if (match(entry.value)) this.credentials.delete(key);
+  }
+
+  /** A membership of the project changed: drop every cached role in it. */
+  dropProject(projectId: string): void {
+    this.gen++;
+    const prefix = `${projectId}|`;
+    for (const key of this.roles.keys()) if (key.startsWith(prefix)) this.roles.delete(key);
+  }
+
+  clear(): void {
+    this.gen++;
+    this.credentials.clear();
+    this.roles.clear();
+  }
+
+  private get<T>(map: Map<string, Entry<T>>, key: string): T | undefined {
+    if (!this.enabled) return undefined;
+    const entry = map.get(key);
+    if (!entry) return undefined;
+    if (entry.until <= this.monotonic()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  private put<T>(map: Map<string, Entry<T>>, key: string, value: T): void {
+    if (!this.enabled) return;
+    // Bounded memory: when full, forget everything (entries are cheap to read again).
+    if (map.size >= this.maxEntries) map.clear();
+    map.set(key, { value, until: this.monotonic() + this.ttlMs });
+  }
+}
