@@ -12,4 +12,4 @@ const start = doc.indexOf(ROUTES_BEGIN);
 const end = doc.indexOf(ROUTES_END);
 if (start < 0 || end < start) throw new Error(`docs/api.md needs the markers ${ROUTES_BEGIN} and ${ROUTES_END}`);
 writeFileSync(file, `${doc.slice(0, start)}${ROUTES_BEGIN}\n${routeTableMarkdown(routes)}\n${doc.slice(end)}`);
-console.log(`docs/api.md: ${routes.length} routes`);
+process.stdout.write(`docs/api.md: ${routes.length} routes\n`);
