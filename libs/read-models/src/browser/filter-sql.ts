@@ -8,6 +8,12 @@ export interface FilterScope {
   tasks: ReadonlySet<string>;
   /** blind labeling: the caller may filter only on their own manual labels */
   onlyAnnotator?: string;
+  /**
+   * Decides per equals / in condition whether its GIN-indexable containment probe is added
+   * (given the probe's jsonb documents); absent = no probes. Search asks the index first and
+   * keeps only probes of rare values (search.ts `rareProbes`).
+   */
+  probe?: (docs: readonly string[]) => boolean;
 }
 
 /** Collects positional parameters: user values never enter the SQL text. */
@@ -42,6 +48,52 @@ function valueFor(type: AttributeType, value: unknown, path: string): { sql: (p:
   }
   if (typeof value !== 'string') throw new FilterError('invalid_value', `${path}: attribute is ${type}; expected a string`, { path, type });
   return { sql: (p) => `${p.add(value)}::text` };
+}
+
+/** Most candidate values an `in` condition turns into index probes; longer lists go without. */
+export const MAX_CONTAINMENT_PROBES = 64;
+
+/**
+ * The jsonb values a record must contain for an exact `eq` to hold: a necessary condition the
+ * GIN index `rm_records_values` (jsonb_path_ops) answers. It is always ANDed with the exact typed
+ * comparison, so it may be broader but never narrower:
+ * - numbers: the jsonb number (jsonb compares numerically, like the `::numeric` comparison);
+ * - booleans: `true` or the string "true" (`->>` reads both as 'true');
+ * - text / category: the string, and the JSON scalar or container the text parses as (`->>`
+ *   of a stored number 5 reads '5').
+ */
+function containmentCandidates(type: AttributeType, value: unknown): unknown[] | undefined {
+  if (isNumberType(type)) return typeof value === 'number' && Number.isFinite(value) ? [value] : undefined;
+  if (type === 'boolean') return typeof value === 'boolean' ? [value, String(value)] : undefined;
+  if (typeof value !== 'string') return undefined;
+  const out: unknown[] = [value];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed !== null && typeof parsed !== 'string') out.push(parsed);
+  } catch {
+    // not JSON: only the string itself
+  }
+  return out;
+}
+
+/** The probe documents (`{"<attr>": v}`) for the given values of one attribute, or undefined when not applicable. */
+export function containmentDocs(attribute: string, type: AttributeType, values: readonly unknown[]): string[] | undefined {
+  const docs: string[] = [];
+  for (const v of values) {
+    const candidates = containmentCandidates(type, v);
+    if (!candidates) return undefined;
+    for (const c of candidates) docs.push(JSON.stringify({ [attribute]: c }));
+    if (docs.length > MAX_CONTAINMENT_PROBES) return undefined;
+  }
+  return docs.length ? docs : undefined;
+}
+
+/** `r."values" @> …` probes (ORed), when the scope wants them for these documents. */
+function containment(p: Params, scope: FilterScope, attribute: string, type: AttributeType, values: readonly unknown[]): string | undefined {
+  if (!scope.probe) return undefined;
+  const docs = containmentDocs(attribute, type, values);
+  if (!docs || !scope.probe(docs)) return undefined;
+  return `(${docs.map((d) => `r."values" @> ${p.add(d)}::jsonb`).join(' or ')})`;
 }
 
 /**
@@ -105,7 +157,10 @@ export function compileFilter(filter: Filter, scope: FilterScope, p: Params, pat
       const v = valueFor(type, filter.value, vpath);
       const ci = textual && filter.caseSensitive === false;
       const cmp = ci ? `lower(${x}) = lower(${v.sql(p)})` : `${x} = ${v.sql(p)}`;
-      return filter.op === 'eq' ? `(${cmp})` : `(not coalesce(${cmp}, false))`;
+      if (filter.op === 'neq') return `(not coalesce(${cmp}, false))`;
+      // an indexable necessary condition first, so a rare value is found through the index
+      const probe = ci ? undefined : containment(p, scope, filter.attribute, type, [filter.value]);
+      return probe ? `(${probe} and ${cmp})` : `(${cmp})`;
     }
     case 'gt':
     case 'gte':
@@ -124,9 +179,10 @@ export function compileFilter(filter: Filter, scope: FilterScope, p: Params, pat
       const list = filter.value as unknown[];
       list.forEach((v, i) => valueFor(type, v, `${vpath}.${i}`));
       const arr = p.add(JSON.stringify(list.map(String)));
-      if (isNumberType(type)) return `(${x} in (select e::numeric from jsonb_array_elements_text(${arr}::jsonb) e))`;
       if (textual && filter.caseSensitive === false) return `(lower(${x}) in (select lower(e) from jsonb_array_elements_text(${arr}::jsonb) e))`;
-      return `(${x} in (select jsonb_array_elements_text(${arr}::jsonb)))`;
+      const probe = containment(p, scope, filter.attribute, type, list);
+      const exact = isNumberType(type) ? `(${x} in (select e::numeric from jsonb_array_elements_text(${arr}::jsonb) e))` : `(${x} in (select jsonb_array_elements_text(${arr}::jsonb)))`;
+      return probe ? `(${probe} and ${exact})` : exact;
     }
     case 'contains': {
       if (!textual) throw new FilterError('invalid_operator', `${path}.op: contains applies to text and category attributes`, { path: `${path}.op`, type });

@@ -22,6 +22,8 @@ export const recordsProjection: Projection = {
         primary key (project_id, id)
       );
       create index if not exists rm_records_seq on rm_records (project_id, seq);
+      -- equals / in filters on attribute values probe this: values @> {"attr": v} (docs/data-browser.md)
+      create index if not exists rm_records_values on rm_records using gin ("values" jsonb_path_ops);
       create table if not exists rm_project_stats (
         project_id    uuid primary key,
         record_count  bigint not null default 0
