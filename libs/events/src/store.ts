@@ -65,6 +65,12 @@ export interface EventStore extends Appender {
   subscribe(after: string, options: SubscriptionOptions): Subscription;
   /** checkpoint that covers every event committed so far */
   head(): Promise<string>;
+  /**
+   * Position of the newest committed event, even one `readAll` does not hand out yet because an
+   * older transaction is still open (PostgreSQL's snapshot-xmin cut). Tells "not readable yet"
+   * from "never written". Backends without such a cut may omit it (then `head()` answers).
+   */
+  newestCommitted?(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -181,7 +181,10 @@ export class BuiltInIdentity implements IdentityProvider {
   private async fresh<T>(projections: readonly string[], read: () => Promise<T>, satisfied: (value: T) => boolean): Promise<T> {
     const first = await read();
     if (satisfied(first)) return first;
-    await this.options.waiter.waitFor(await this.store.head(), projections, this.lookupWaitMs);
+    // The newest committed event, not head(): head() stops below any transaction still open on the
+    // cluster, and a grant committed after it (a new project's membership) would be missed.
+    const newest = this.store.newestCommitted ? await this.store.newestCommitted() : await this.store.head();
+    await this.options.waiter.waitFor(newest, projections, this.lookupWaitMs);
     return read();
   }
 

@@ -14,7 +14,9 @@ export async function readAfter(ctx: ApiContext, after: string | undefined, proj
   if (!after) return;
   const result = await ctx.waiter.waitFor(after, projections, ctx.config.readWaitMs);
   if (result.caughtUp) return;
-  const head = await ctx.store.head();
+  // Compared with the newest committed event, not head(): a position the log holds but cannot
+  // hand out yet (an older transaction on the cluster is still open) is "behind", not "invalid".
+  const head = await (ctx.store.newestCommitted ? ctx.store.newestCommitted() : ctx.store.head());
   if (comparePositions(parsePosition(after), parsePosition(head)) > 0) {
     throw new HttpError(400, 'position_not_in_log', `position ${after} is beyond the end of the log (${head})`, { after, head });
   }

@@ -229,6 +229,12 @@ export class PostgresEventStore implements EventStore {
     return formatPosition(await this.lastEventBelow(await this.snapshotXmin()));
   }
 
+  async newestCommitted(): Promise<string> {
+    const r = await this.db.query<{ tx: string; seq: string }>(`select tx_id::text as tx, position::text as seq from events order by tx_id desc, position desc limit 1`);
+    const row = r.rows[0];
+    return formatPosition(row ? { tx: BigInt(row.tx), seq: BigInt(row.seq) } : START);
+  }
+
   /**
    * The position of the newest event of any transaction older than `xmin`. Not (xmin - 1, max):
    * that moves with every transaction, event or not, and a reader writing its checkpoint would
