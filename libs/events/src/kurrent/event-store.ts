@@ -23,6 +23,7 @@ import {
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import type { EventCatalog } from '../catalog.ts';
+import { pollingSubscription } from '../polling-subscription.ts';
 import { comparePositions, formatPosition, parsePosition, START, type LogPosition } from '../checkpoint.ts';
 import type { Event, EventMeta, NewEvent, Recorded } from '../envelope.ts';
 import {
@@ -277,53 +278,7 @@ export class KurrentEventStore implements EventStore {
 
   /** The same polling loop as the PostgreSQL backend, woken by the live subscription. */
   subscribe(after: string, options: SubscriptionOptions): Subscription {
-    let checkpoint = after;
-    let stopped = false;
-    let dirty = false;
-    let wake: (() => void) | undefined;
-    const onAppended = () => {
-      dirty = true;
-      wake?.();
-    };
-    this.appended.on('appended', onAppended);
-    const pollMs = options.pollIntervalMs ?? 250;
-    const loop = (async () => {
-      while (!stopped) {
-        dirty = false;
-        try {
-          const batch = await this.readAll(checkpoint, options);
-          if (batch.events.length > 0 || batch.checkpoint !== checkpoint) {
-            await options.handler(batch);
-            checkpoint = batch.checkpoint;
-          }
-          if (batch.events.length === (options.limit ?? 1000)) continue;
-        } catch (err) {
-          if (stopped) break;
-          options.onError?.(err);
-        }
-        if (stopped) break;
-        if (dirty) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    })();
-    return {
-      get checkpoint() {
-        return checkpoint;
-      },
-      stop: async () => {
-        stopped = true;
-        wake?.();
-        this.appended.off('appended', onAppended);
-        await loop;
-      },
-    };
+    return pollingSubscription((a, o) => this.readAll(a, o), this.appended, after, options);
   }
 
   /** "Something was appended" without reading (projector wake-ups). */

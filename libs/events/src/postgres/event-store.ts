@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { EventCatalog } from '../catalog.ts';
+import { pollingSubscription } from '../polling-subscription.ts';
 import { START, formatPosition, maxPosition, parsePosition, type LogPosition } from '../checkpoint.ts';
 import type { Event, NewEvent, Recorded } from '../envelope.ts';
 import type { SqlDatabase, SqlExecutor } from '../sql.ts';
@@ -256,56 +257,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribe(after: string, options: SubscriptionOptions): Subscription {
-    let checkpoint = after;
-    let stopped = false;
-    let wake: (() => void) | undefined;
-    // Set by appends that happen while a read is in flight, so their wake-up is not lost.
-    let dirty = false;
-    const onAppended = () => {
-      dirty = true;
-      wake?.();
-    };
-    this.appended.on('appended', onAppended);
-    const pollMs = options.pollIntervalMs ?? 250;
-
-    const loop = (async () => {
-      while (!stopped) {
-        dirty = false;
-        try {
-          const batch = await this.readAll(checkpoint, options);
-          if (batch.events.length > 0 || batch.checkpoint !== checkpoint) {
-            await options.handler(batch);
-            checkpoint = batch.checkpoint;
-          }
-          if (batch.events.length === (options.limit ?? 1000)) continue;
-        } catch (err) {
-          if (stopped) break;
-          options.onError?.(err);
-        }
-        if (stopped) break;
-        if (dirty) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    })();
-
-    return {
-      get checkpoint() {
-        return checkpoint;
-      },
-      stop: async () => {
-        stopped = true;
-        wake?.();
-        this.appended.off('appended', onAppended);
-        await loop;
-      },
-    };
+    return pollingSubscription((a, o) => this.readAll(a, o), this.appended, after, options);
   }
 
   /** Subscribe to "something was appended" without reading (for projector wake-ups). */
