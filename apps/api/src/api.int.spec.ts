@@ -103,7 +103,7 @@ for (const backend of testBackends()) {
       expect(r2.status).toBe(201);
       const rec = await call('GET', `/api/projects/${p.id}/records/b?after=${r2.body.position}`);
       expect(rec.body.values).toEqual({ id: 'b', text: 'world' });
-      const project = await call('GET', `/api/projects/${p.id}`);
+      const project = await call('GET', `/api/projects/${p.id}?after=${r2.body.position}`);
       expect(project.body.recordCount).toBe(3);
       expect(project.body.attributes.map((a: { name: string }) => a.name)).toEqual(['id', 'text', 'extra']);
       // a key that already exists in the project is refused, and nothing lands
