@@ -213,8 +213,8 @@ for (const backend of testBackends()) {
       expect(explicit.filter((row) => row[ws] !== null).length).toBe(kept);
       for (const row of explicit) if (row[ws] === null) expect(row[`${ws}__confidence`]).toBeNull();
       // the task's configured minimum is the default; an explicit one wins
-      await ok(call('PUT', url, { minConfidence: threshold }));
-      expect((await ok(call('GET', url))).config).toMatchObject({ minConfidence: threshold, heuristicIds: [h.spam1, h.spam2, h.ham, h.silent] });
+      const configured = await ok(call('PUT', url, { minConfidence: threshold }));
+      expect((await ok(call('GET', `${url}?after=${configured.position}`))).config).toMatchObject({ minConfidence: threshold, heuristicIds: [h.spam1, h.spam2, h.ham, h.silent] });
       await until('the configured minimum in the export', async () => ((await exportRows()).filter((row) => row[ws] !== null).length === kept ? true : undefined), 10_000);
       expect((await exportRows('&minConfidence=0')).filter((row) => row[ws] !== null).length).toBe(confidences.length);
       await ok(call('PUT', url, { minConfidence: 0 }));
