@@ -1,5 +1,5 @@
 import { ref } from 'vue';
-import { csrfToken } from '../api/client';
+import { request } from '../api/client';
 import { ApiError } from '../api/errors';
 
 export const PROJECT_ROLES = ['owner', 'engineer', 'expert', 'annotator'] as const;
@@ -19,20 +19,8 @@ export interface Invitation {
   expiresAt: string;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const csrf = method === 'GET' ? null : csrfToken();
-  if (csrf) headers['X-CSRF-Token'] = csrf;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!res.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-    throw new ApiError({ code: error?.code ?? 'http_error', message: error?.message ?? `${method} ${path} answered ${res.status}`, status: res.status, details: error?.details ?? {} });
-  }
-  return parsed as T;
-}
+// The shared client: CSRF header, error shape, sign-in redirect on 401.
+const call = <T>(method: string, path: string, body?: unknown): Promise<T> => request<T>(method, path, body === undefined ? {} : { body });
 
 const toError = (e: unknown) => (e instanceof ApiError ? e : new ApiError({ code: 'network_error', message: e instanceof Error ? e.message : String(e), status: 0 }));
 
