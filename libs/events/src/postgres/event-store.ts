@@ -90,7 +90,13 @@ export class PostgresEventStore implements EventStore {
       return { id: e.id ?? randomUUID(), type: e.type, data, schema };
     });
 
-    const current = await this.lockStream(tx, streamId);
+    let current = await this.lockStream(tx, streamId);
+    if (current === undefined && this.db.dialect === 'pg') {
+      // Two first appends find no row to lock and would collide on the events' (stream, revision)
+      // key as a bare unique violation: serialize them on the stream's name, and look again.
+      await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [streamId]);
+      current = await this.lockStream(tx, streamId);
+    }
     try {
       checkExpected(streamId, expected, current);
     } catch (err) {

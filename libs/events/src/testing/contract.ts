@@ -108,7 +108,15 @@ export function eventStoreContract(
           Array.from({ length: 4 }, (_, i) => store.append(s, [tick(i)], { ...actor, expectedRevision: 'no_stream' })),
         );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WrongExpectedRevisionError);
         expect(await store.readStream(s)).toHaveLength(1);
+      });
+
+      it("concurrent first appends with 'any' all land, one after another", async () => {
+        const s = stream();
+        const results = await Promise.all(Array.from({ length: 4 }, (_, i) => store.append(s, [tick(i)], { ...actor, expectedRevision: 'any' })));
+        expect(results.map((r) => r.revision).sort()).toEqual([0n, 1n, 2n, 3n]);
+        expect(await store.readStream(s)).toHaveLength(4);
       });
     });
 
