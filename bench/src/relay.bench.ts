@@ -12,8 +12,16 @@
  * Needs the broker: `bash scripts/setup-kafka.sh start` and KAFKA_BROKERS (default 127.0.0.1:19092).
  *
  *   npm run bench:relay -- [--backend pglite-mem|postgres] [--events 100000] [--runs 3] [--rate 200] [--seconds 20]
+ *                          [--cpu-profile <file prefix>]  (a V8 CPU profile of each timed relay phase: <prefix>-<run>.cpuprofile)
+ *
+ * With `--backend postgres` (BENCH_DATABASE_URL, default the test server; a fresh database) the
+ * log is read from the server, as in the scale-out deployment. The server's snapshot horizon is
+ * shared by every database on it: a long transaction elsewhere holds back what any reader may see,
+ * so each run first waits until the log's head covers its appends, then starts the clock.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { platformOn, type Platform } from '@refinery/runtime';
@@ -31,6 +39,7 @@ const eventCount = argNumber(args, 'events', 100_000);
 const runs = argNumber(args, 'runs', 3);
 const rate = argNumber(args, 'rate', 200);
 const seconds = argNumber(args, 'seconds', 20);
+const cpuProfile = args.get('cpu-profile')?.[0];
 const brokers = (process.env.KAFKA_BROKERS || '127.0.0.1:19092').split(',');
 const PROJECTS = 50;
 
@@ -62,8 +71,20 @@ async function setCheckpoint(platform: Platform, checkpoint: string): Promise<vo
   await platform.db.query('insert into projection_checkpoints (name, version, checkpoint) values ($1, 1, $2)', [RELAY_CHECKPOINT, checkpoint]);
 }
 
-async function waitCaughtUp(platform: Platform, relay: KafkaRelay, timeoutMs: number): Promise<void> {
-  const head = await platform.store.head();
+/** The visible head once it covers every committed event (on the server, older open transactions elsewhere can hold it back). */
+async function settledHead(platform: Platform, timeoutMs: number): Promise<string> {
+  const newest = await platform.store.newestCommitted();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const head = await platform.store.head();
+    if (head === newest) return head;
+    if (Date.now() > deadline) throw new Error(`the log's visible head ${head} did not reach ${newest} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitCaughtUp(platform: Platform, relay: KafkaRelay, timeoutMs: number, target?: string): Promise<void> {
+  const head = target ?? (await platform.store.head());
   const deadline = Date.now() + timeoutMs;
   while (relay.status().checkpoint !== head) {
     if (Date.now() > deadline) throw new Error(`relay not caught up after ${timeoutMs} ms: ${JSON.stringify(relay.status())}`);
@@ -71,18 +92,32 @@ async function waitCaughtUp(platform: Platform, relay: KafkaRelay, timeoutMs: nu
   }
 }
 
+let profiled = 0;
+
 async function throughputRun(platform: Platform, prefix: string): Promise<{ events: number; ms: number; perSecond: number; messages: number; cpuMs: number; perCpuSecond: number; loadavg: number[] }> {
   const projects = Array.from({ length: PROJECTS }, () => randomUUID());
   const before = await platform.store.head();
   await appendLabels(platform, projects, eventCount);
+  const target = await settledHead(platform, 120_000);
   await setCheckpoint(platform, before);
   const relay = new KafkaRelay({ db: platform.db, store: platform.store, artifacts: platform.artifacts, config: relayConfig(prefix), log: note });
+  const session = cpuProfile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   await relay.start();
-  await waitCaughtUp(platform, relay, 600_000);
+  await waitCaughtUp(platform, relay, 600_000, target);
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${cpuProfile}-${++profiled}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const messages = relay.status().published;
   await relay.stop();
