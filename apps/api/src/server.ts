@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CatchUpWaiter, projectionStatus } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
 import type { Platform, RuntimeConfig } from '@refinery/runtime';
-import { BuiltInIdentity, type BootstrapResult } from '@refinery/identity';
+import { BuiltInIdentity, KratosClient, KratosIdentity, type BootstrapResult } from '@refinery/identity';
 import { apiRoutes, createApiApp } from './app.ts';
 import type { AnyRoute } from './http/routes.ts';
 import type { ApiContext } from './context.ts';
@@ -39,11 +39,8 @@ export async function startApiServer(
   } = {},
 ): Promise<ApiServer> {
   const log = options.log ?? ((m: string) => console.error(m));
-  if (config.identity.orySdkUrl) {
-    throw new Error('ORY_SDK_URL is set, but this build has only the built-in accounts (the IdentityProvider interface is ready for Kratos; see docs/identity.md). Unset ORY_SDK_URL.');
-  }
   const waiter = new CatchUpWaiter(platform.db, options.onAdvanced, undefined, options.localCheckpoints);
-  const identity = new BuiltInIdentity({
+  const identityOptions = {
     db: platform.db,
     store: platform.store,
     waiter,
@@ -51,7 +48,12 @@ export async function startApiServer(
     readWaitMs: config.readWaitMs,
     ...(options.authCacheTtlMs !== undefined ? { authCacheTtlMs: options.authCacheTtlMs } : {}),
     log,
-  });
+  };
+  // ORY_SDK_URL: Ory Kratos owns sign-in and passwords; users, roles and API tokens stay refinery's (docs/identity.md)
+  const kratos = config.identity.kratos;
+  const identity = kratos
+    ? new KratosIdentity({ ...identityOptions, kratos: new KratosClient({ sdkUrl: kratos.sdkUrl, browserUrl: kratos.browserUrl, timeoutMs: kratos.timeoutMs }), adminToken: config.identity.adminToken })
+    : new BuiltInIdentity(identityOptions);
   await identity.migrate();
   const bootstrap = await identity.bootstrap({
     ownerEmail: config.identity.ownerEmail,
@@ -116,6 +118,9 @@ export function bootstrapAnnouncement(result: BootstrapResult, email: string): s
       lines.push(`  password: ${result.createdOwner.password}`);
       lines.push('  This is shown only once: sign in and change it (or create another owner), or start with REFINERY_OWNER_PASSWORD.');
     } else lines.push('  password: the value of REFINERY_OWNER_PASSWORD');
+  }
+  if (result.kratos && !result.kratos.administratorExists) {
+    lines.push(`Accounts are Ory Kratos' (ORY_SDK_URL): the first identity to sign in (${result.kratos.signInUrl}) becomes the site administrator.`);
   }
   if (result.adminToken === 'created') lines.push(`REFINERY_ADMIN_TOKEN is now an API token of the first owner${result.createdOwner ? '' : ` (not necessarily ${email})`}.`);
   if (result.adminToken === 'revoked') lines.push('REFINERY_ADMIN_TOKEN was revoked earlier and stays revoked: set a new value to seed a new token.');

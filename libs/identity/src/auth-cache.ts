@@ -6,6 +6,8 @@ export interface CachedCredential {
   auth: Omit<Authentication, 'session'>;
   /** the credential's own end (session expiry, token expiry); checked on every hit */
   expiresAtMs: number;
+  /** an external (Kratos) browser session: its id, from which the CSRF token is derived */
+  externalSessionId?: string;
 }
 
 interface Entry<T> {

@@ -1,12 +1,10 @@
 /**
  * Authentication behind one small interface, so the identity provider is configuration:
- * the built-in accounts by default, Ory Kratos when `ORY_SDK_URL` is set (not in this build).
- *
- * A Kratos provider would implement `authenticate` by forwarding the request's `Cookie` (or
- * `X-Session-Token`) to Kratos' `GET /sessions/whoami` (`FrontendApi.toSession` of
- * `@ory/client`), map `identity.id` to a refinery user (registering it once with
- * `UserRegistered { origin: 'external', passwordHash: null }`) and return it. Roles and
- * memberships stay refinery's own in either case; only "who is this?" is delegated.
+ * the built-in accounts by default (`BuiltInIdentity`), Ory Kratos when `ORY_SDK_URL` is set
+ * (`KratosIdentity`: forwards the request's `Cookie` or `X-Session-Token` to Kratos'
+ * `GET /sessions/whoami` and maps `identity.id` to a refinery user, registered once with
+ * `UserRegistered { origin: 'external', passwordHash: null }`). Roles, memberships and API tokens
+ * stay refinery's own in either case; only "who is this?" is delegated (docs/identity.md).
  */
 export interface AuthRequest {
   readonly method: string;

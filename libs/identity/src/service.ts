@@ -49,6 +49,7 @@ import { parseCookies, SESSION_COOKIE } from './cookies.ts';
 import { header, type AuthRequest, type Authentication, type IdentityProvider } from './provider.ts';
 import { DEFAULT_SCRYPT, generatePassword, hashPassword, needsRehash, passwordProblem, verifyAgainstDummy, verifyPassword, type ScryptParams } from './password.ts';
 import { FailureRateLimiter } from './rate-limit.ts';
+import type { KratosLinks } from './kratos.ts';
 import { SessionStore, type NewSession } from './sessions.ts';
 import {
   csrfTokenFor,
@@ -117,9 +118,11 @@ export interface BootstrapResult {
   createdOwner?: { userId: string; email: string; password: string | undefined };
   /** the owner of a REFINERY_ADMIN_TOKEN: seeded now (`created`) or already there */
   adminToken?: 'created' | 'exists' | 'revoked';
+  /** Ory Kratos owns the accounts: where to sign in, and whether the first administrator exists yet */
+  kratos?: { signInUrl: string; administratorExists: boolean };
 }
 
-const IDENTITY_VIEWS = ['identity'];
+export const IDENTITY_VIEWS: readonly string[] = ['identity'];
 const MEMBERSHIP_VIEWS = ['memberships'];
 
 /**
@@ -127,7 +130,7 @@ const MEMBERSHIP_VIEWS = ['memberships'];
  * sessions in a table, personal API tokens and invitation links stored as SHA-256 hashes.
  */
 export class BuiltInIdentity implements IdentityProvider {
-  readonly name = 'built-in';
+  readonly name: string = 'built-in';
   readonly sessions: SessionStore;
   readonly signInLimiter: FailureRateLimiter;
   readonly sessionTtlMs: number;
@@ -136,8 +139,8 @@ export class BuiltInIdentity implements IdentityProvider {
   private readonly readWaitMs: number;
   private readonly lookupWaitMs: number;
   private readonly scrypt: ScryptParams;
-  private readonly now: () => Date;
-  private readonly log: (message: string) => void;
+  protected readonly now: () => Date;
+  protected readonly log: (message: string) => void;
 
   constructor(private readonly options: BuiltInIdentityOptions) {
     this.now = options.clock ?? (() => new Date());
@@ -154,11 +157,16 @@ export class BuiltInIdentity implements IdentityProvider {
     this.log = options.log ?? (() => undefined);
   }
 
-  private get db() {
+  protected get db() {
     return this.options.db;
   }
-  private get store() {
+  protected get store() {
     return this.options.store;
+  }
+
+  /** Who owns sign-in and passwords when it is not refinery (Ory Kratos: its self-service links). */
+  accountsManagedBy(): KratosLinks | undefined {
+    return undefined;
   }
 
   async migrate(): Promise<void> {
@@ -168,7 +176,7 @@ export class BuiltInIdentity implements IdentityProvider {
   // --- consistency ---------------------------------------------------------------------------
 
   /** Waits (bounded) until the read models include a command's write. */
-  private async reached(position: string, projections: readonly string[]): Promise<void> {
+  protected async reached(position: string, projections: readonly string[]): Promise<void> {
     const r = await this.options.waiter.waitFor(position, projections, this.readWaitMs);
     if (!r.caughtUp) this.log(`identity: read models ${projections.join(', ')} did not reach ${position} within ${this.readWaitMs} ms`);
   }
@@ -178,7 +186,7 @@ export class BuiltInIdentity implements IdentityProvider {
    * waits for it to catch up and reads again. Grants (a new account, token or membership) are
    * thereby visible right after the command, on every API process, without a read on the happy path.
    */
-  private async fresh<T>(projections: readonly string[], read: () => Promise<T>, satisfied: (value: T) => boolean): Promise<T> {
+  protected async fresh<T>(projections: readonly string[], read: () => Promise<T>, satisfied: (value: T) => boolean): Promise<T> {
     const first = await read();
     if (satisfied(first)) return first;
     // The newest committed event, not head(): head() stops below any transaction still open on the
@@ -239,7 +247,7 @@ export class BuiltInIdentity implements IdentityProvider {
     return { ...auth, session: { id: sessionId, csrfToken: csrfTokenFor(sessionId), expiresAt: session.expiresAt } };
   }
 
-  private async authenticateToken(token: string): Promise<Authentication | undefined> {
+  protected async authenticateToken(token: string): Promise<Authentication | undefined> {
     if (token.length > 512) return undefined;
     const hash = hashApiToken(token);
     const key = `t:${hash}`;
@@ -471,10 +479,10 @@ export class BuiltInIdentity implements IdentityProvider {
    * with `adminToken` makes sure the first administrator has an API token of exactly that value
    * (idempotent across restarts and across processes starting at once).
    */
-  async bootstrap(options: { ownerEmail: string; ownerPassword?: string | undefined; adminToken?: string | undefined }): Promise<BootstrapResult> {
+  async bootstrap(options: { ownerEmail: string; ownerPassword?: string | undefined; adminToken?: string | undefined; createOwner?: boolean }): Promise<BootstrapResult> {
     const result: BootstrapResult = {};
     let admin = await this.firstAdminInLog();
-    if (!admin) {
+    if (!admin && options.createOwner !== false) {
       const userId = randomUUID();
       const generated = options.ownerPassword === undefined;
       const password = options.ownerPassword ?? generatePassword();
@@ -499,38 +507,45 @@ export class BuiltInIdentity implements IdentityProvider {
     let position: string | undefined;
     if (result.createdOwner) position = await this.store.head();
     if (options.adminToken && admin) {
-      const tokenHash = hashApiToken(options.adminToken);
-      const tokenId = uuidFromHash(tokenHash);
-      const existing = await this.store.readStream(apiTokenStreamId(tokenId));
-      if (existing.length) {
-        result.adminToken = existing.some((e) => e.type === 'ApiTokenRevoked') ? 'revoked' : 'exists';
-      } else {
-        try {
-          await this.store.append(
-            apiTokenStreamId(tokenId),
-            [
-              {
-                id: uuidFromHash(sha256Hex(`admin-token-event:${tokenId}`)),
-                type: 'ApiTokenCreated',
-                data: { tokenId, userId: admin.userId, name: 'REFINERY_ADMIN_TOKEN', tokenHash, prefix: tokenDisplayPrefix(options.adminToken), expiresAt: null },
-              },
-            ],
-            { actor: 'system', expectedRevision: 'no_stream' },
-          ).then((r) => (position = r.position));
-          result.adminToken = 'created';
-        } catch (err) {
-          if (!(err instanceof WrongExpectedRevisionError)) throw err;
-          result.adminToken = 'exists';
-        }
-      }
+      const seeded = await this.seedAdminToken(admin.userId, options.adminToken);
+      result.adminToken = seeded.outcome;
+      position = seeded.position ?? position;
     }
     // Usable at once: wait (bounded) until the accounts read model has what this start wrote.
     if (position) await this.reached(position, IDENTITY_VIEWS);
     return result;
   }
 
+  /**
+   * Makes sure `userId` (the first administrator) has an API token of exactly `adminToken`. Its id
+   * comes from the token's hash, so concurrent and repeated calls seed it once.
+   */
+  protected async seedAdminToken(userId: string, adminToken: string): Promise<{ outcome: NonNullable<BootstrapResult['adminToken']>; position?: string }> {
+    const tokenHash = hashApiToken(adminToken);
+    const tokenId = uuidFromHash(tokenHash);
+    const existing = await this.store.readStream(apiTokenStreamId(tokenId));
+    if (existing.length) return { outcome: existing.some((e) => e.type === 'ApiTokenRevoked') ? 'revoked' : 'exists' };
+    try {
+      const r = await this.store.append(
+        apiTokenStreamId(tokenId),
+        [
+          {
+            id: uuidFromHash(sha256Hex(`admin-token-event:${tokenId}`)),
+            type: 'ApiTokenCreated',
+            data: { tokenId, userId, name: 'REFINERY_ADMIN_TOKEN', tokenHash, prefix: tokenDisplayPrefix(adminToken), expiresAt: null },
+          },
+        ],
+        { actor: 'system', expectedRevision: 'no_stream' },
+      );
+      return { outcome: 'created', position: r.position };
+    } catch (err) {
+      if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      return { outcome: 'exists' };
+    }
+  }
+
   /** The first administrator, from the log itself (the read models may still be catching up at start). */
-  private async firstAdminInLog(): Promise<UserRegistered['data'] | undefined> {
+  protected async firstAdminInLog(): Promise<UserRegistered['data'] | undefined> {
     let after = formatPosition(START);
     for (;;) {
       const page = await this.store.readAll(after, { types: ['UserRegistered'], limit: 100 });
@@ -551,7 +566,7 @@ function requireGoodPassword(password: string, email: string): void {
 }
 
 /** One account per e-mail address, enforced by the log itself: a stream per address, created once. */
-async function claimEmail(log: Appender, userId: string, email: string): Promise<void> {
+export async function claimEmail(log: Appender, userId: string, email: string): Promise<void> {
   try {
     await log.append(userEmailStreamId(email), [{ type: 'UserEmailClaimed', data: { userId, email: email.trim() } }], { actor: userId, expectedRevision: 'no_stream' });
   } catch (err) {

@@ -43,8 +43,18 @@ export interface IdentityConfig {
   adminToken: string | undefined;
   /** absolute lifetime of a browser session; REFINERY_SESSION_TTL_HOURS */
   sessionTtlHours: number;
-  /** Ory Kratos instead of the built-in accounts (not supported by this build yet); ORY_SDK_URL */
-  orySdkUrl: string | undefined;
+  /** Ory Kratos instead of the built-in accounts (docs/identity.md); undefined = built-in accounts */
+  kratos: KratosConfig | undefined;
+}
+
+/** Ory Kratos as the identity provider (docs/identity.md, "Ory Kratos"). */
+export interface KratosConfig {
+  /** ORY_SDK_URL: Kratos' public API as the API server reaches it, e.g. http://kratos:4433 */
+  sdkUrl: string;
+  /** ORY_BROWSER_URL: the same API as browsers reach it, for sign-in links (default ORY_SDK_URL) */
+  browserUrl: string;
+  /** ORY_TIMEOUT_MS: longest a session check may take before requests get 503 (default 5000) */
+  timeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +126,23 @@ function identityConfig(env: NodeJS.ProcessEnv): IdentityConfig {
   if (adminToken !== undefined && !/^[A-Za-z0-9._~+/=-]{24,256}$/.test(adminToken)) {
     throw new ConfigError('REFINERY_ADMIN_TOKEN', '(hidden)', '24 to 256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. rfy_ followed by 43 random base64url characters)');
   }
-  const orySdkUrl = env.ORY_SDK_URL || undefined;
-  if (orySdkUrl !== undefined && !/^https?:\/\//.test(orySdkUrl)) throw new ConfigError('ORY_SDK_URL', orySdkUrl, 'an http:// or https:// URL');
-  return { ownerEmail, ownerPassword, adminToken, sessionTtlHours: integer(env, 'REFINERY_SESSION_TTL_HOURS', 336, 1, 24 * 365), orySdkUrl };
+  return { ownerEmail, ownerPassword, adminToken, sessionTtlHours: integer(env, 'REFINERY_SESSION_TTL_HOURS', 336, 1, 24 * 365), kratos: kratosConfig(env) };
+}
+
+function kratosConfig(env: NodeJS.ProcessEnv): KratosConfig | undefined {
+  const sdkUrl = env.ORY_SDK_URL || undefined;
+  if (sdkUrl === undefined) return undefined;
+  if (!isHttpUrl(sdkUrl)) throw new ConfigError('ORY_SDK_URL', sdkUrl, "an http:// or https:// URL of Kratos' public API, e.g. http://kratos:4433");
+  const browserUrl = env.ORY_BROWSER_URL || sdkUrl;
+  if (!isHttpUrl(browserUrl)) throw new ConfigError('ORY_BROWSER_URL', browserUrl, "an http:// or https:// URL of Kratos' public API as browsers reach it");
+  return { sdkUrl, browserUrl, timeoutMs: integer(env, 'ORY_TIMEOUT_MS', 5000, 100, 60_000) };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@ import { allowed, mayChangeMembership } from '@refinery/domain';
 import { AuthenticationError, type Authentication } from '@refinery/identity';
 import { getProject, type UserView } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
-import { clearSessionCookies, clientAddress, sessionCookies } from '../http/auth.ts';
+import { clearSessionCookies, clientAddress, csrfCookie, sessionCookies } from '../http/auth.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute, type AnyRoute } from '../http/routes.ts';
 
@@ -105,8 +105,10 @@ export function authRoutes(ctx: ApiContext): AnyRoute[] {
           }),
         },
       },
-      async handler({ user }) {
+      async handler({ user, req, res }) {
         const me = requireUser(user);
+        // A Kratos browser session has no sign-in answer here: hand the web app its CSRF cookie now.
+        if (me.method === 'external' && me.session) res.setHeader('Set-Cookie', csrfCookie(req, me.session.csrfToken, me.session.expiresAt));
         const record = await ctx.identity.getUser(me.userId);
         const memberships = [...(await ctx.identity.projectsOf(me.userId))].map(([projectId, role]) => ({ projectId, role }));
         return {

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Role } from '@refinery/domain';
-import { CSRF_COOKIE, CSRF_HEADER, safeEqual, serializeCookie, SESSION_COOKIE, type Authentication, type BuiltInIdentity, type NewSession } from '@refinery/identity';
+import { CSRF_COOKIE, CSRF_HEADER, IdentityProviderUnavailableError, safeEqual, serializeCookie, SESSION_COOKIE, type Authentication, type BuiltInIdentity, type NewSession } from '@refinery/identity';
 import { HttpError } from './errors.ts';
 import type { AccessControl } from './routes.ts';
 import { CROWD_CREDENTIAL_PREFIX } from '../features/crowd.ts';
@@ -14,7 +14,8 @@ import { CROWD_CREDENTIAL_PREFIX } from '../features/crowd.ts';
  * the session cookie is a second layer.
  */
 export function checkCsrf(req: Request, user: Authentication): void {
-  if (user.method !== 'session' || !user.session) return;
+  // built-in cookie sessions and Kratos cookie sessions (method `external` with a session) alike
+  if (!user.session) return;
   const sent = req.headers[CSRF_HEADER];
   const token = Array.isArray(sent) ? sent[0] : sent;
   if (!token || !safeEqual(token, user.session.csrfToken)) {
@@ -37,13 +38,28 @@ function refuseCrowdCredential(req: Request): void {
 
 export function accessControl(identity: BuiltInIdentity): AccessControl {
   return {
-    authenticate: (req) => {
+    authenticate: async (req) => {
       refuseCrowdCredential(req);
-      return identity.authenticate(req);
+      try {
+        return await identity.authenticate(req);
+      } catch (err) {
+        throw identityUnavailable(err);
+      }
     },
     roleIn: (projectId: string, userId: string, satisfied: (role: Role | undefined) => boolean) => identity.roleIn(projectId, userId, satisfied),
     checkCsrf,
   };
+}
+
+/**
+ * Ory Kratos down (or answering nonsense) is not the caller's fault and not refinery's bug:
+ * 503 with a clear code, never a 500. Other errors pass through unchanged.
+ */
+export function identityUnavailable(err: unknown): unknown {
+  if (err instanceof IdentityProviderUnavailableError) {
+    return new HttpError(503, 'identity_provider_unavailable', `${err.message}; try again shortly`, { provider: err.provider });
+  }
+  return err;
 }
 
 /** Secure cookies when the request came over https (directly or through a proxy that says so). */
@@ -60,6 +76,11 @@ export function sessionCookies(req: Request, session: NewSession): string[] {
     serializeCookie(SESSION_COOKIE, session.sessionId, { httpOnly: true, secure, maxAge }),
     serializeCookie(CSRF_COOKIE, session.csrfToken, { httpOnly: false, secure, maxAge }),
   ];
+}
+
+/** The readable CSRF cookie alone (Kratos browser sessions: the session cookie is Kratos'). */
+export function csrfCookie(req: Request, csrfToken: string, expiresAt: Date): string {
+  return serializeCookie(CSRF_COOKIE, csrfToken, { httpOnly: false, secure: isHttps(req), maxAge: Math.floor((expiresAt.getTime() - Date.now()) / 1000) });
 }
 
 export function clearSessionCookies(req: Request, res: Response): void {

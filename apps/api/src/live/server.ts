@@ -3,8 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as Y from 'yjs';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { allowed, type Role } from '@refinery/domain';
+import { allowed, DomainError, type Role } from '@refinery/domain';
 import { hasReached, type Recorded } from '@refinery/events';
+import { IdentityProviderUnavailableError } from '@refinery/identity';
 import {
   activeClaims,
   deleteExpiredClaims,
@@ -48,7 +49,7 @@ class UpgradeRefusal extends Error {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string, details: Record<string, unknown> = {}): void {
   const body = JSON.stringify({ error: { code, message, details } });
@@ -183,9 +184,13 @@ export class LiveServer {
     const token = url.searchParams.get('token');
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     if (token && !headers['authorization']) headers['authorization'] = `Bearer ${token}`;
-    const user = await this.ctx.identity.authenticate({ method: 'GET', headers });
+    const user = await this.ctx.identity.authenticate({ method: 'GET', headers }).catch((err: unknown) => {
+      if (err instanceof IdentityProviderUnavailableError) throw new UpgradeRefusal(503, 'identity_provider_unavailable', `${err.message}; try again shortly`, { provider: err.provider });
+      if (err instanceof DomainError) throw new UpgradeRefusal(409, err.code, err.message, err.details);
+      throw err;
+    });
     if (!user) throw new UpgradeRefusal(401, 'unauthenticated', 'sign in, or pass an API token as "Authorization: Bearer rfy_…" or ?token=rfy_…', { permission: 'project:read' });
-    if (user.method === 'session') {
+    if (user.session) {
       // A cookie rides along on cross-site WebSocket requests too (no CORS here): the page must be ours.
       const origin = req.headers.origin;
       let host: string | undefined;
