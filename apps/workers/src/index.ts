@@ -62,7 +62,7 @@ export function defaultReactors(platform: Platform, options: WorkersOptions = {}
       artifacts: platform.artifacts,
       ...(options.log ? { log: options.log } : {}),
       waitFor: async (position) => {
-        await waiter.waitFor(position, ['records', 'record_labels'], waitMs);
+        await waiter.waitFor(position, ['records', 'record_labels', 'heuristics'], waitMs);
       },
     }),
     weakSupervisionAutoRerunReactor({

@@ -34,7 +34,7 @@ export interface WeakSupervisionReactorOptions {
   db: SqlExecutor;
   store: EventStore;
   artifacts: ArtifactStore;
-  /** waits until the records and labels read models have reached a position before a run */
+  /** waits until the records, labels and heuristics (crowd columns) read models have reached a position before a run */
   waitFor?: (position: string) => Promise<void>;
   /** records read per query (default 50,000) */
   readBatch?: number;
@@ -98,6 +98,13 @@ export function weakSupervisionReactor(o: WeakSupervisionReactorOptions): Reacto
         const state = stream.reduce(evolveHeuristic, emptyHeuristic());
         let latest: HeuristicRunCompleted['data'] | undefined;
         for (const h of stream) if (h.type === 'HeuristicRunCompleted' && !(h.data as HeuristicRunCompleted['data']).sample) latest = h.data as HeuristicRunCompleted['data'];
+        if (state.status === 'active' && state.taskId === taskId && state.type === 'crowd') {
+          // no runs: the column the heuristics projection keeps from the crowd labels, as of the request
+          const votes = await crowdVotes(projectId, heuristicId);
+          const hash = await o.artifacts.put(Buffer.from(JSON.stringify(votes), 'utf8'), 'application/json');
+          heuristics.push({ heuristicId, runId: null, votesArtifact: hash, votes });
+          continue;
+        }
         if (state.status !== 'active' || state.taskId !== taskId || !latest) {
           heuristics.push({ heuristicId, runId: null, votesArtifact: null, votes: null });
           continue;
@@ -143,6 +150,15 @@ export function weakSupervisionReactor(o: WeakSupervisionReactorOptions): Reacto
       log(`weak-supervision run ${runId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       return fail({ kind: 'internal', message: `the run failed: ${err instanceof Error ? err.message : String(err)}` });
     }
+  }
+
+  /** A crowd heuristic's votes from the label matrix rows (`rm_heuristic_votes`), as a votes artifact. */
+  async function crowdVotes(projectId: string, heuristicId: string): Promise<VotesArtifact> {
+    const r = await o.db.query<{ record_id: string; label_id: string }>(
+      'select record_id, label_id from rm_heuristic_votes where project_id = $1 and heuristic_id = $2 and label_id is not null order by record_id',
+      [projectId, heuristicId],
+    );
+    return { format: 'refinery.heuristic-votes.v1', kind: 'classification', recordIds: r.rows.map((x) => x.record_id), votes: r.rows.map((x) => x.label_id) };
   }
 
   /** Record ids (and the span attribute's text) in import order, in keyset pages: no transaction is held. */

@@ -76,7 +76,7 @@ const heuristicView = z.object({
   taskId: z.string(),
   name: z.string(),
   description: z.string(),
-  type: z.enum(['labeling_function', 'lookup_list', 'external']),
+  type: z.enum(['labeling_function', 'lookup_list', 'external', 'crowd']),
   language: z.enum(['javascript', 'typescript', 'python']).nullable(),
   code: z.string().nullable(),
   codeHash: z.string().nullable(),
@@ -137,7 +137,8 @@ export function heuristicRoutes(ctx: ApiContext): AnyRoute[] {
     const [heuristics, stats] = await Promise.all([listHeuristics(ctx.db, projectId, heuristicId), getHeuristicStats(ctx.db, projectId)]);
     return heuristics.map((h) => {
       const s = stats.get(h.id);
-      return { ...h, stats: s && h.currentRunId ? (({ heuristicId: _h, ...rest }) => rest)(s) : null };
+      // crowd heuristics have no runs: their column follows the crowd labels from the start
+      return { ...h, stats: s && (h.currentRunId || h.type === 'crowd') ? (({ heuristicId: _h, ...rest }) => rest)(s) : null };
     });
   };
   const requireHeuristic = async (projectId: string, heuristicId: string) => {
@@ -166,7 +167,7 @@ export function heuristicRoutes(ctx: ApiContext): AnyRoute[] {
       path: '/api/projects/:id/heuristics',
       summary: 'Create a heuristic',
       description:
-        'labeling_function: language + code defining `lf`; lookup_list: lookupListId + labelId (+ attribute, default the task attribute); external: votes are uploaded. Owners and engineers only (the code runs on the server).',
+        'labeling_function: language + code defining `lf`; lookup_list: lookupListId + labelId (+ attribute, default the task attribute); external: votes are uploaded; crowd: votes follow the crowd labels of the task (majority of the crowd pseudonyms per record, abstaining on none or a tie; classification tasks only, never run). Owners and engineers only (the code runs on the server).',
       tags: ['heuristics'],
       permission: 'project:heuristics:write',
       params: projectParams,
@@ -174,7 +175,7 @@ export function heuristicRoutes(ctx: ApiContext): AnyRoute[] {
         name: z.string().trim().min(1).max(100),
         description: z.string().max(2000).optional(),
         taskId: id,
-        type: z.enum(['labeling_function', 'lookup_list', 'external']),
+        type: z.enum(['labeling_function', 'lookup_list', 'external', 'crowd']),
         language: z.enum(['javascript', 'typescript', 'python']).optional(),
         code: z.string().max(200_000).optional(),
         lookupListId: id.optional(),

@@ -165,6 +165,9 @@ async function translate(event: Recorded, ctx: MappingContext): Promise<Part<Int
     case 'RecordImportCompleted':
       return one('record_import.completed', { importId: d.importId, recordCount: d.recordCount });
     case 'HeuristicCreated':
+      // heuristic.created v1 predates crowd heuristics (its `type` has no `crowd`); they have no
+      // runs or votes to publish either, so they are not published (docs/crowd.md)
+      if (d.type === 'crowd') return [];
       return one('heuristic.created', { heuristicId: d.heuristicId, name: d.name, taskId: d.taskId, type: d.type, language: d.language ?? null });
     case 'HeuristicDeleted':
       return one('heuristic.deleted', { heuristicId: d.heuristicId });

@@ -126,6 +126,11 @@ export function decideHeuristic(command: HeuristicCommand, s: HeuristicState): H
           throw new DomainError('invalid', 'invalid_attribute', `the span task labels ${task.attribute}; the lookup list must read that attribute`, { attribute });
         }
         Object.assign(data, { lookupListId: command.lookupListId, labelId: command.labelId, attribute, codeHash: command.codeHash });
+      } else if (command.heuristicType === 'crowd') {
+        // one label per record from the crowd's answers: classification tasks only
+        if (task.kind === 'span') {
+          throw new DomainError('invalid', 'crowd_needs_classification', `task ${task.name} is a span task; a crowd heuristic votes one label per record and needs a classification task`, { taskId: task.id });
+        }
       } else if (command.codeHash) {
         Object.assign(data, { codeHash: command.codeHash });
       }
@@ -147,6 +152,7 @@ export function decideHeuristic(command: HeuristicCommand, s: HeuristicState): H
     case 'RequestHeuristicRun': {
       requireActive(s);
       if (s.type === 'external') throw new DomainError('invalid', 'external_heuristic', 'external heuristics are not run; upload their votes instead');
+      if (s.type === 'crowd') throw new DomainError('invalid', 'crowd_heuristic', 'crowd heuristics are not run: their votes follow the crowd labels as they come in');
       if (s.runs[command.runId]) throw new DomainError('conflict', 'run_exists', `run ${command.runId} exists`, { runId: command.runId });
       if (s.type === 'labeling_function' && !s.codeByHash[command.codeHash]) {
         throw new DomainError('conflict', 'unknown_code_version', `code version ${command.codeHash} is not a version of this heuristic`, { codeHash: command.codeHash });

@@ -1,2 +1,3 @@
 export * from './decider.ts';
 export * from './stats.ts';
+export * from './crowd.ts';

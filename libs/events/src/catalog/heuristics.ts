@@ -8,13 +8,18 @@ export const lookupListStreamId = (projectId: string, listId: string) => `lookup
 
 const id = z.string().min(1).max(64);
 const recordId = z.string().min(1).max(512);
-export const heuristicType = z.enum(['labeling_function', 'lookup_list', 'external']);
+/** `crowd` (HeuristicCreated v2): votes follow the crowd labels of the task (docs/crowd.md), never run */
+export const heuristicType = z.enum(['labeling_function', 'lookup_list', 'external', 'crowd']);
 export const heuristicLanguage = z.enum(['javascript', 'typescript', 'python']);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const code = z.string().min(1).max(200_000);
 
 export const HeuristicCreated = defineEvent({
   type: 'HeuristicCreated',
+  // v2: + type `crowd`. v1 data is valid v2 data (a v1 log never holds `crowd`); a build that
+  // knows only v1 refuses a v2 event (NewerSchemaError) instead of misreading a crowd heuristic.
+  version: 2,
+  upcasters: { 1: (data) => data },
   schema: z.object({
     projectId: z.uuid(),
     heuristicId: id,

@@ -1,6 +1,8 @@
 import type { Projection } from '@refinery/projector';
+import { crowdVote } from '@refinery/domain';
 import {
   SqlArtifactStore,
+  type CrowdRecordLabeled,
   type HeuristicEvent,
   type LabelingTaskRemoved,
   type LabelRemoved,
@@ -13,7 +15,7 @@ import {
 
 import { COLUMNS_DDL, deleteHeuristicColumns, rebuildHeuristicColumn } from './columns.ts';
 
-type Handled = HeuristicEvent | LookupListEvent | ProjectDeleted | LabelingTaskRemoved | LabelRemoved;
+type Handled = HeuristicEvent | LookupListEvent | ProjectDeleted | LabelingTaskRemoved | LabelRemoved | CrowdRecordLabeled;
 
 /** rows per insert statement when a run's votes are loaded into the matrix */
 const CHUNK = 5_000;
@@ -26,11 +28,17 @@ const CHUNK = 5_000;
  * with `source = 'heuristic'` and `annotator = <heuristic id>` so the data browser can filter on
  * heuristic votes. A run's votes are read from its artifact when `HeuristicRunCompleted` is
  * applied; the latest completed full run (not a sample) of a heuristic replaces its column.
+ *
+ * `crowd` heuristics have no runs: the projection keeps the crowd's answers per task
+ * (`rm_heuristic_crowd_answers`, from `CrowdRecordLabeled`) and maintains each crowd heuristic's
+ * column as they come in, one vote per record (`crowdVote`: the label most pseudonyms gave,
+ * abstaining on none or a tie), through the same matrix tables as every other heuristic.
  */
 export const heuristicsProjection: Projection = {
   name: 'heuristics',
   // 2: + rm_heuristic_columns (the matrix by column, for statistics)
-  version: 2,
+  // 3: + crowd heuristics (rm_heuristic_crowd_answers from CrowdRecordLabeled)
+  version: 3,
   handles: [
     'HeuristicCreated',
     'HeuristicCodeChanged',
@@ -46,6 +54,7 @@ export const heuristicsProjection: Projection = {
     'LabelingTaskRemoved',
     'LabelRemoved',
     'ProjectDeleted',
+    'CrowdRecordLabeled',
   ],
   // a completed run carries a whole column of the matrix: keep transactions moderate
   batchSize: 20,
@@ -110,14 +119,24 @@ export const heuristicsProjection: Projection = {
         primary key (project_id, heuristic_id, record_id)
       );
       create index if not exists rm_heuristic_votes_record on rm_heuristic_votes (project_id, record_id);
+      create table if not exists rm_heuristic_crowd_answers (
+        project_id uuid not null,
+        task_id    text not null,
+        record_id  text not null,
+        holder_id  uuid not null,
+        label_id   text not null,
+        primary key (project_id, task_id, record_id, holder_id, label_id)
+      );
       ${COLUMNS_DDL}
     `);
   },
   async reset(sql) {
     await sql.exec(`delete from rm_heuristics; delete from rm_heuristic_runs; delete from rm_lookup_lists; delete from rm_heuristic_votes;
-      delete from rm_heuristic_columns; delete from rm_record_labels where source = 'heuristic';`);
+      delete from rm_heuristic_columns; delete from rm_heuristic_crowd_answers; delete from rm_record_labels where source = 'heuristic';`);
   },
   async apply(tx, events) {
+    // crowd columns touched in this batch: rebuilt once at its end
+    const dirty = new Map<string, { projectId: string; heuristicId: string; taskId: string }>();
     for (const e of events as readonly Recorded<Handled>[]) {
       switch (e.type) {
         case 'HeuristicCreated': {
@@ -127,6 +146,31 @@ export const heuristicsProjection: Projection = {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13) on conflict do nothing`,
             [d.projectId, d.heuristicId, d.taskId, d.name, d.description, d.type, d.language ?? null, d.code ?? null, d.codeHash ?? null, d.lookupListId ?? null, d.labelId ?? null, d.attribute ?? null, e.meta.at, e.meta.actor],
           );
+          if (d.type === 'crowd') await refillCrowdColumn(tx, d.projectId, d.taskId, d.heuristicId, e.meta.at);
+          break;
+        }
+        case 'CrowdRecordLabeled': {
+          const d = e.data;
+          // a holder's answer replaces their previous one on the record; no labels withdraws it
+          await tx.query('delete from rm_heuristic_crowd_answers where project_id = $1 and task_id = $2 and record_id = $3 and holder_id = $4', [d.projectId, d.taskId, d.recordId, d.holderId]);
+          if (d.labelIds.length) {
+            await tx.query(
+              `insert into rm_heuristic_crowd_answers (project_id, task_id, record_id, holder_id, label_id)
+               select $1, $2, $3, $4, l from jsonb_array_elements_text($5::jsonb) as t(l) on conflict do nothing`,
+              [d.projectId, d.taskId, d.recordId, d.holderId, JSON.stringify(d.labelIds)],
+            );
+          }
+          const crowd = await tx.query<{ id: string }>(`select id from rm_heuristics where project_id = $1 and task_id = $2 and type = 'crowd'`, [d.projectId, d.taskId]);
+          if (crowd.rows.length === 0) break;
+          const counts = await tx.query<{ label_id: string; n: number }>(
+            'select label_id, count(*)::int as n from rm_heuristic_crowd_answers where project_id = $1 and task_id = $2 and record_id = $3 group by label_id',
+            [d.projectId, d.taskId, d.recordId],
+          );
+          const vote = crowdVote(counts.rows.map((r) => [r.label_id, Number(r.n)] as const));
+          for (const h of crowd.rows) {
+            await setCrowdVote(tx, d.projectId, d.taskId, h.id, d.recordId, vote, e.meta.at);
+            dirty.set(`${d.projectId}|${h.id}`, { projectId: d.projectId, heuristicId: h.id, taskId: d.taskId });
+          }
           break;
         }
         case 'HeuristicCodeChanged':
@@ -190,6 +234,12 @@ export const heuristicsProjection: Projection = {
           break;
         }
         case 'LabelRemoved': {
+          // the crowd's answers with the label go; the task's crowd columns are recounted without them
+          const answers = await tx.query('delete from rm_heuristic_crowd_answers where project_id = $1 and task_id = $2 and label_id = $3', [e.data.projectId, e.data.taskId, e.data.labelId]);
+          if (answers.rowCount) {
+            const crowd = await tx.query<{ id: string }>(`select id from rm_heuristics where project_id = $1 and task_id = $2 and type = 'crowd'`, [e.data.projectId, e.data.taskId]);
+            for (const h of crowd.rows) await refillCrowdColumn(tx, e.data.projectId, e.data.taskId, h.id, e.meta.at);
+          }
           const removed = await tx.query('delete from rm_heuristic_votes where project_id = $1 and task_id = $2 and label_id = $3', [e.data.projectId, e.data.taskId, e.data.labelId]);
           if (removed.rowCount) {
             const hs = await tx.query<{ heuristic_id: string }>('select heuristic_id from rm_heuristic_columns where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
@@ -198,16 +248,58 @@ export const heuristicsProjection: Projection = {
           break;
         }
         case 'LabelingTaskRemoved':
+          await tx.query('delete from rm_heuristic_crowd_answers where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
           await tx.query('delete from rm_heuristic_votes where project_id = $1 and task_id = $2', [e.data.projectId, e.data.taskId]);
           await deleteHeuristicColumns(tx, e.data.projectId, { taskId: e.data.taskId });
           break;
         case 'ProjectDeleted':
-          for (const table of ['rm_heuristics', 'rm_heuristic_runs', 'rm_lookup_lists', 'rm_heuristic_votes', 'rm_heuristic_columns']) await tx.query(`delete from ${table} where project_id = $1`, [e.data.projectId]);
+          for (const table of ['rm_heuristics', 'rm_heuristic_runs', 'rm_lookup_lists', 'rm_heuristic_votes', 'rm_heuristic_columns', 'rm_heuristic_crowd_answers']) await tx.query(`delete from ${table} where project_id = $1`, [e.data.projectId]);
           break;
       }
     }
+    for (const c of dirty.values()) {
+      // deleted (or its task removed) later in the same batch: nothing to rebuild
+      const still = await tx.query('select 1 from rm_heuristics where project_id = $1 and id = $2', [c.projectId, c.heuristicId]);
+      if (still.rows.length) await rebuildHeuristicColumn(tx, c.projectId, c.heuristicId, c.taskId);
+    }
   },
 };
+
+/** Sets (or, with null, clears) a crowd heuristic's vote on one record in the matrix rows. */
+async function setCrowdVote(tx: SqlExecutor, projectId: string, taskId: string, heuristicId: string, recordId: string, labelId: string | null, at: string): Promise<void> {
+  await tx.query('delete from rm_heuristic_votes where project_id = $1 and heuristic_id = $2 and record_id = $3', [projectId, heuristicId, recordId]);
+  await tx.query(`delete from rm_record_labels where project_id = $1 and source = 'heuristic' and annotator = $2 and record_id = $3`, [projectId, heuristicId, recordId]);
+  if (labelId === null) return;
+  await tx.query('insert into rm_heuristic_votes (project_id, task_id, heuristic_id, record_id, label_id) values ($1, $2, $3, $4, $5)', [projectId, taskId, heuristicId, recordId, labelId]);
+  await tx.query(
+    `insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, labeled_at) values ($1, $2, $3, 'heuristic', $4, $5, $6::timestamptz)`,
+    [projectId, recordId, taskId, heuristicId, labelId, at],
+  );
+}
+
+/** A crowd heuristic's whole column from the task's crowd answers (on creation, after a label was removed). */
+async function refillCrowdColumn(tx: SqlExecutor, projectId: string, taskId: string, heuristicId: string, at: string): Promise<void> {
+  const r = await tx.query<{ record_id: string; label_id: string; n: number }>(
+    'select record_id, label_id, count(*)::int as n from rm_heuristic_crowd_answers where project_id = $1 and task_id = $2 group by record_id, label_id order by record_id',
+    [projectId, taskId],
+  );
+  const byRecord = new Map<string, Array<readonly [string, number]>>();
+  for (const row of r.rows) {
+    const list = byRecord.get(row.record_id) ?? [];
+    list.push([row.label_id, Number(row.n)]);
+    byRecord.set(row.record_id, list);
+  }
+  const votes: VotesArtifact = { format: 'refinery.heuristic-votes.v1', kind: 'classification', recordIds: [], votes: [] };
+  for (const [recordId, counts] of byRecord) {
+    const vote = crowdVote(counts);
+    if (vote === null) continue;
+    votes.recordIds.push(recordId);
+    votes.votes.push(vote);
+  }
+  await dropColumn(tx, projectId, heuristicId);
+  await loadColumn(tx, projectId, taskId, heuristicId, votes, at);
+  await rebuildHeuristicColumn(tx, projectId, heuristicId, taskId);
+}
 
 async function finishRun(tx: SqlExecutor, e: Recorded<Handled>, status: string, extra: Record<string, unknown>): Promise<void> {
   const d = e.data as { projectId: string; heuristicId: string; runId: string };

@@ -25,7 +25,7 @@ export interface HeuristicView {
   taskId: string;
   name: string;
   description: string;
-  type: 'labeling_function' | 'lookup_list' | 'external';
+  type: 'labeling_function' | 'lookup_list' | 'external' | 'crowd';
   language: 'javascript' | 'typescript' | 'python' | null;
   code: string | null;
   codeHash: string | null;
