@@ -33,6 +33,11 @@ interface LabelData {
 }
 
 export async function translateForRelay(event: Recorded, ctx: MappingContext): Promise<OutgoingMessage[]> {
+  return translateLabelEvent(event) ?? toIntegrationMessages(event, ctx);
+}
+
+/** The short path, synchronous (no promise per event); undefined for an event it does not take. */
+export function translateLabelEvent(event: Recorded): OutgoingMessage[] | undefined {
   // Only data of the catalog's current version was validated as such (older versions are upcast on read).
   if (event.type === 'RecordLabeled' && event.meta.schema === recordLabeledSchema) {
     const d = event.data as LabelData;
@@ -48,7 +53,7 @@ export async function translateForRelay(event: Recorded, ctx: MappingContext): P
     }
     // an actor the schema does not accept: the full path names the problem and dead-letters it
   }
-  return toIntegrationMessages(event, ctx);
+  return undefined;
 }
 
 function message(event: Recorded, projectId: string, type: string, version: number, topic: OutgoingMessage['topic'], data: object): OutgoingMessage {

@@ -235,9 +235,12 @@ describe('Kafka relay', () => {
     expect(checkpointAtCrash).not.toBe(second.status().checkpoint);
     expect(messages.length).toBeGreaterThan(events.length); // the unacknowledged-by-checkpoint chunk went out twice
     expectExactlyTheLog(messages, events);
-    // The hung instance wakes up: its checkpoint write is refused (the successor owns the lease).
+    // The hung instance wakes up: its checkpoint write is refused (the successor owns the lease),
+    // and it sends nothing more (its lease is stale, so it waits for that write before sending).
+    const publishedByFirst = first.status().published;
     releaseHung?.();
     await until('the old instance to notice it lost the lease', () => first.status().state !== 'publishing');
+    expect(first.status()).toMatchObject({ state: 'retrying', published: publishedByFirst });
     expect((await platform.db.query<{ owner: string }>(`select owner from projection_checkpoints where name = $1`, [RELAY_CHECKPOINT])).rows[0]?.owner).toBe('successor');
     await first.stop();
     await second.stop();

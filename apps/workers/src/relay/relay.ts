@@ -3,8 +3,8 @@ import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, typ
 import { formatPosition, START, type ArtifactStore, type EventStore, type ReadAllResult, type Recorded, type SqlDatabase } from '@refinery/events';
 import { setupCheckpoints } from '@refinery/projector';
 import { TOPICS, type Envelope } from '@refinery/integration-events';
-import { RELAYED_EVENT_TYPES, UntranslatableEventError, type OutgoingMessage } from './mapping.ts';
-import { translateForRelay } from './hot-path.ts';
+import { RELAYED_EVENT_TYPES, toIntegrationMessages, UntranslatableEventError, type OutgoingMessage } from './mapping.ts';
+import { translateLabelEvent } from './hot-path.ts';
 
 /** Relay configuration (from the environment: libs/runtime `kafka`, docs/integrations.md). */
 export interface RelayConfig {
@@ -240,7 +240,7 @@ export class KafkaRelay {
    * Publishes `first` and, while pages come back full, the pages after it (for about ROUND_MS).
    * One produce request is in flight at a time (kafkajs serializes an idempotent producer's
    * requests per broker); around it the relay overlaps the rest of the work: the checkpoint write
-   * of the previous chunk runs while the next chunk is sent, and the next page is read and
+   * of the previous chunk runs while the next chunk is sent (while the lease is fresh), and the next page is read and
    * translated while the last chunk of this one is on the wire. The checkpoint still moves only
    * past acknowledged chunks, in order. Returns the checkpoint reached.
    */
@@ -263,6 +263,13 @@ export class KafkaRelay {
     try {
       for (;;) {
         const chunk = queue.shift()!;
+        // Sending before the previous checkpoint write returned is safe only while nobody else can
+        // have taken the lease (renewed less than a third of it ago, as in acquire()); otherwise
+        // wait for it, so an instance that lost the lease sends nothing more.
+        if (Date.now() - this.renewedAt >= this.leaseMs / 3) {
+          await advancing;
+          if (advanceError !== undefined) throw advanceError;
+        }
         const sending = this.publish(chunk.messages);
         prepared = undefined;
         if (queue.length === 0 && page.events.length === this.batchSize) {
@@ -320,14 +327,16 @@ export class KafkaRelay {
 
   /** Translated messages grouped into produce requests; a chunk always ends with a whole event. */
   private async chunks(events: readonly Recorded[]): Promise<Chunk[]> {
-    const translate = this.options.translate ?? ((e: Recorded) => translateForRelay(e, { artifacts: this.options.artifacts }));
+    const custom = this.options.translate;
+    const ctx = { artifacts: this.options.artifacts };
+    const translate = custom ?? ((e: Recorded) => toIntegrationMessages(e, ctx));
     const out: Chunk[] = [];
     let messages: Pending[] = [];
     let bytes = 0;
     for (const event of events) {
       let translated: OutgoingMessage[];
       try {
-        translated = await translate(event);
+        translated = (custom ? undefined : translateLabelEvent(event)) ?? (await translate(event));
       } catch (err) {
         if (!(err instanceof UntranslatableEventError)) throw err;
         translated = [this.deadLetter(event, 0, null, 'untranslatable', err.message, null)];
