@@ -12,6 +12,7 @@ describe('heuristics in the browser', () => {
   let browser: LaunchedBrowser | undefined;
   let page: Page;
   let projectId: string;
+  let taskId: string;
 
   beforeAll(async () => {
     product = await startAuthenticatedProduct();
@@ -27,6 +28,7 @@ describe('heuristics in the browser', () => {
     });
     expect(imported.status).toBe(201);
     const task = await apiAs<{ id: string }>(product, `/api/projects/${projectId}/tasks`, { method: 'POST', body: { name: 'Spam', kind: 'single_label' } });
+    taskId = task.id;
     for (const name of ['HAM', 'SPAM']) await apiAs(product, `/api/projects/${projectId}/tasks/${task.id}/labels`, { method: 'POST', body: { name } });
   });
 
@@ -95,5 +97,39 @@ describe('heuristics in the browser', () => {
     await detail.locator('.cm-lintRange-error').first().hover();
     await detail.locator('.cm-tooltip-lint').getByText('too short').first().waitFor();
     await screenshot(page, 'heuristics-02-failed');
+  });
+
+  it('crowd labels as a heuristic: created from the form, listed with the crowd’s coverage', async () => {
+    // two crowd-link holders answer c1 (SPAM, SPAM) and c2 (tie: no vote)
+    const slice = await apiAs<{ id: string }>(product!, `/api/projects/${projectId}/slices`, { method: 'POST', body: { name: 'All', kind: 'static', recordIds: ['c1', 'c2'] } });
+    const link = await apiAs<{ token: string }>(product!, `/api/projects/${projectId}/crowd-links`, { method: 'POST', body: { name: 'Crowd', sliceId: slice.id, taskId, quota: 2, expiresInHours: 1 } });
+    const labels = (await apiAs<{ tasks: Array<{ id: string; labels: Array<{ id: string; name: string }> }> }>(product!, `/api/projects/${projectId}/tasks`)).tasks.find((t) => t.id === taskId)!.labels;
+    const labelId = (name: string) => labels.find((l) => l.name === name)!.id;
+    const answers: Array<Array<[string, string]>> = [[['c1', 'SPAM'], ['c2', 'SPAM']], [['c1', 'SPAM'], ['c2', 'HAM']]];
+    for (const holder of answers) {
+      const joined = (await (await fetch(`${product!.url}/api/crowd/${link.token}/join`, { method: 'POST' })).json()) as { credential: string };
+      for (const [record, name] of holder) {
+        const r = await fetch(`${product!.url}/api/crowd/${link.token}/records/${record}/labels/${taskId}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${joined.credential}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ labelIds: [labelId(name)] }),
+        });
+        expect(r.status).toBe(200);
+      }
+    }
+    await page.getByTestId('heuristic-name').fill('the crowd');
+    await page.getByTestId('heuristic-type').selectOption('crowd');
+    await page.getByTestId('heuristic-crowd-hint').waitFor();
+    expect(await page.getByTestId('heuristic-create-form').getByTestId('code-editor').count()).toBe(0);
+    await page.getByTestId('heuristic-create').click();
+    await page.getByTestId('heuristic-crowd-detail').waitFor();
+    const row = page.locator('[data-testid^="heuristic-row-"]', { hasText: 'the crowd' });
+    await row.getByText('Crowd labels').waitFor();
+    await row.getByText('follows the crowd').waitFor();
+    // 1 of 6 comments has a crowd majority (c1)
+    await expect.poll(async () => (await page.reload(), await row.getByText('16.7%').count()), { timeout: 20_000 }).toBe(1);
+    // weak supervision offers it with its votes
+    await page.getByTestId('ws-panel').getByText('crowd labels · 1 votes').waitFor();
+    await screenshot(page, 'heuristics-03-crowd');
   });
 });

@@ -281,7 +281,7 @@ export type ExportFormat = 'json' | 'jsonl' | 'csv';
 
 // --- heuristics (docs/heuristics.md) --------------------------------------------------------
 
-export type HeuristicType = 'labeling_function' | 'lookup_list' | 'external';
+export type HeuristicType = 'labeling_function' | 'lookup_list' | 'external' | 'crowd';
 export type HeuristicLanguage = 'javascript' | 'typescript' | 'python';
 export type HeuristicRunStatus = 'requested' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type HeuristicErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'invalid_output' | 'configuration' | 'internal';
