@@ -49,6 +49,8 @@ export interface AsOfOptions {
   projections?: readonly Projection[];
   /** called after each applied page with the number of events applied so far */
   onProgress?(n: number): void;
+  /** fold the read models that can in memory and write them once (default true; see Projection.catchUp) */
+  catchUp?: boolean;
 }
 
 export interface ResolvedPoint {
@@ -127,11 +129,11 @@ async function lastEventAtOrBefore(db: SqlDatabase, iso: string, head: LogPositi
 export async function openAsOf(source: AsOfSource, projectId: string, point: AsOfPoint, options: AsOfOptions = {}): Promise<AsOfView> {
   const resolved = await resolveAsOfPoint(source, projectId, point);
   const projections = options.projections ?? allProjections;
-  const key = `${projectId}@${resolved.position}@${projections.map((p) => `${p.name}:${p.version}`).join(',')}`;
+  const key = `${projectId}@${resolved.position}@${projections.map((p) => `${p.name}:${p.version}`).join(',')}${options.catchUp === false ? '@paged' : ''}`;
   const cache = cacheOf(source.store);
   let entry = cache.get(key);
   if (!entry) {
-    entry = { refs: 0, evicted: false, db: buildView(source, projectId, resolved.position, projections, options.onProgress) };
+    entry = { refs: 0, evicted: false, db: buildView(source, projectId, resolved.position, projections, options.onProgress, options.catchUp) };
     cache.set(key, entry);
     // A failed build is not cached.
     entry.db.catch(() => cache.delete(key, entry!));
@@ -173,12 +175,13 @@ async function buildView(
   until: string,
   projections: readonly Projection[],
   onProgress?: (n: number) => void,
+  catchUp?: boolean,
 ): Promise<SqlDatabase> {
   const view = await openPglite();
   try {
     await migrateEventStore(view);
     await setupCheckpoints(view, projections);
-    await replayInto(view, source, projectId, until, projections, onProgress);
+    await replayInto(view, source, projectId, until, projections, { ...(onProgress ? { onProgress } : {}), catchUp: catchUp !== false });
     // The view says how far each read model got, like the live database does.
     for (const p of projections) {
       await view.query(`insert into projection_checkpoints (name, version, checkpoint) values ($1, $2, $3) on conflict (name) do update set checkpoint = excluded.checkpoint`, [
@@ -205,9 +208,16 @@ export async function replayInto(
   projectId: string | undefined,
   until: string,
   projections: readonly Projection[],
-  onProgress?: (n: number) => void,
+  options: {
+    onProgress?: (n: number) => void;
+    /** the projections' tables are empty: use their `catchUp` folds (default false) */
+    catchUp?: boolean;
+  } = {},
 ): Promise<number> {
   const types = [...new Set(projections.flatMap((p) => p.handles))];
+  // Into empty tables (a fresh view), projections that can fold the log in memory do, and write
+  // once at the end; the others apply page by page. (No projection reads another's tables.)
+  const folds = new Map(!options.catchUp ? [] : projections.flatMap((p) => (p.catchUp ? [[p, p.catchUp()] as const] : [])));
   const targetArtifacts = new SqlArtifactStore(target);
   const copied = new Set<string>();
   let after = formatPosition(START);
@@ -222,15 +232,28 @@ export async function replayInto(
     next.catch(() => undefined);
     const events = raw.map((e) => toRecorded(e));
     await copyArtifacts(events, source.artifacts, targetArtifacts, copied);
-    await target.transaction(async (tx) => {
-      for (const p of projections) {
-        const handled = new Set(p.handles);
-        const mine = events.filter((e) => handled.has(e.type));
-        if (mine.length) await p.apply(tx, mine);
-      }
-    });
+    const paged = projections.filter((p) => !folds.has(p));
+    if (paged.length) {
+      await target.transaction(async (tx) => {
+        for (const p of paged) {
+          const handled = new Set(p.handles);
+          const mine = events.filter((e) => handled.has(e.type));
+          if (mine.length) await p.apply(tx, mine);
+        }
+      });
+    }
+    for (const [p, fold] of folds) {
+      const handled = new Set(p.handles);
+      const mine = events.filter((e) => handled.has(e.type));
+      if (mine.length) fold.add(mine);
+    }
     applied += events.length;
-    onProgress?.(applied);
+    options.onProgress?.(applied);
+  }
+  if (folds.size) {
+    await target.transaction(async (tx) => {
+      for (const fold of folds.values()) await fold.finish(tx);
+    });
   }
   return applied;
 }

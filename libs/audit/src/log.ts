@@ -59,9 +59,16 @@ export async function readRawEvents(sql: SqlExecutor, range: LogRange): Promise<
     params.push(range.projectId);
     filter += ` and (data->>'projectId' = $${params.length} or data->>'projectId' is null)`;
   }
+  // The filters apply to the ordered index scan of the range (`offset 0` keeps the planner from
+  // pulling them in): estimating the project filter as very selective, it otherwise sorted the
+  // whole rest of the log for every page (1.1 s a page in a 1M-event log, 10 ms this way).
   const r = await sql.query<EventRow>(
-    `select ${COLUMNS} from events
-     where (tx_id, position) > ($1::text::xid8, $2::bigint) and (tx_id, position) <= ($3::text::xid8, $4::bigint) ${filter}
+    `select ${COLUMNS} from (
+       select * from events
+       where (tx_id, position) > ($1::text::xid8, $2::bigint) and (tx_id, position) <= ($3::text::xid8, $4::bigint)
+       order by tx_id, position offset 0
+     ) events
+     where true ${filter}
      order by tx_id, position limit $5`,
     params,
   );

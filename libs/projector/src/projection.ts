@@ -17,6 +17,21 @@ export interface Projection {
   /** removes every row it wrote, before a rebuild */
   reset(sql: SqlExecutor): Promise<void>;
   apply(tx: SqlExecutor, events: readonly Recorded[]): Promise<void>;
+  /**
+   * Optional fast path from an empty read model (after a reset or a version change, and in a
+   * fresh as-of view): the events up to the head are folded in memory, page by page, and the
+   * final rows written once, in the transaction that stores the checkpoint. It must leave
+   * exactly the rows `apply` leaves over the same events (each projection has a spec for that).
+   */
+  catchUp?(): CatchUp;
+}
+
+/** An in-memory fold of a read model from the start of the log (see `Projection.catchUp`). */
+export interface CatchUp {
+  /** folds a page of the projection's events, in log order */
+  add(events: readonly Recorded[]): void;
+  /** writes the folded read model into its (empty) tables */
+  finish(tx: SqlExecutor): Promise<void>;
 }
 
 export const PROJECTOR_SCHEMA = `

@@ -4,6 +4,7 @@ import { PostgresEventStore, type Recorded, type SqlDatabase, type SqlExecutor }
 import { contractCatalog, testBackends } from '@refinery/events/testing';
 import { ProjectionRunner } from './runner.ts';
 import { CatchUpWaiter } from './wait.ts';
+import { CATCH_UP_PAGE } from './catch-up-pages.ts';
 import type { Projection } from './projection.ts';
 
 /** Records every event it applies (duplicates included) and can be told to fail mid-batch. */
@@ -174,6 +175,74 @@ for (const backend of testBackends()) {
       const fromTable = await new CatchUpWaiter(db).waitFor(last, ['short-lease'], 5_000);
       await runner.stop();
       expect(fromTable.caughtUp).toBe(true);
+    });
+
+    it('from an empty read model, projections with a catch-up fold the log in memory (read once for both), then go on event by event', async () => {
+      const folding = (name: string) => {
+        const { projection, table } = countingProjection(name);
+        const stats = { folded: 0, finished: 0, applied: 0 };
+        const p: Projection = {
+          ...projection,
+          async apply(tx, events) {
+            stats.applied += events.length;
+            await projection.apply(tx, events);
+          },
+          catchUp() {
+            const seen: Recorded[] = [];
+            return {
+              add(events) {
+                stats.folded += events.length;
+                seen.push(...events);
+              },
+              async finish(tx) {
+                stats.finished++;
+                await tx.query(`insert into ${table} (event_id, stream_id, n) select * from jsonb_to_recordset($1::jsonb) as r(event_id uuid, stream_id text, n integer)`, [
+                  JSON.stringify(seen.map((e) => ({ event_id: e.id, stream_id: e.streamId, n: (e.data as { n: number }).n }))),
+                ]);
+              },
+            };
+          },
+        };
+        return { p, table, stats };
+      };
+      const { stream, last } = await appendTicks(6000);
+      const a = folding('fold-a');
+      const b = folding('fold-b');
+      let reads = 0;
+      const counting = Object.assign(Object.create(store) as PostgresEventStore, {
+        readAll: (after: string, options?: { limit?: number; types?: readonly string[] }) => {
+          if (options?.types === undefined && options?.limit === CATCH_UP_PAGE) reads++;
+          return store.readAll(after, options);
+        },
+      });
+      const runner = new ProjectionRunner(db, counting, [a.p, b.p], { pollIntervalMs: 20, log: () => undefined });
+      await runner.start();
+      const waiter = new CatchUpWaiter(db, (l) => runner.onAdvanced(l));
+      expect((await waiter.waitFor(last, ['fold-a', 'fold-b'], 30_000)).caughtUp).toBe(true);
+      const more = await appendTicks(30);
+      expect((await waiter.waitFor(more.last, ['fold-a', 'fold-b'], 30_000)).caughtUp).toBe(true);
+      await runner.stop();
+      for (const { stats, table } of [a, b]) {
+        expect(stats.finished).toBe(1);
+        expect(stats.folded).toBeGreaterThanOrEqual(6000);
+        expect(stats.applied).toBeGreaterThanOrEqual(30);
+        expect(await counts(table, stream)).toEqual({ total: 6000, distinct: 6000 });
+        expect(await counts(table, more.stream)).toEqual({ total: 30, distinct: 30 });
+      }
+      // every tick so far is more than one page of the catch-up: shared pages mean fewer reads than two readers alone
+      const total = Number((await db.query<{ n: string }>('select count(*)::text as n from events')).rows[0]!.n);
+      expect(reads).toBeGreaterThan(0);
+      expect(reads).toBeLessThan(2 * Math.ceil(total / CATCH_UP_PAGE));
+      // the same log page by page gives the same rows
+      const c = folding('fold-c');
+      const paged = new ProjectionRunner(db, store, [c.p], { pollIntervalMs: 20, catchUp: false, log: () => undefined });
+      await paged.start();
+      expect((await new CatchUpWaiter(db, (l) => paged.onAdvanced(l)).waitFor(more.last, ['fold-c'], 30_000)).caughtUp).toBe(true);
+      await paged.stop();
+      expect(c.stats.folded).toBe(0);
+      const rows = async (table: string) => (await db.query(`select event_id::text, stream_id, n from ${table} order by event_id`)).rows;
+      expect(await rows(a.table)).toEqual(await rows(c.table));
+      expect(await rows(b.table)).toEqual(await rows(c.table));
     });
 
     it('waitFor times out honestly when the position is not reached', async () => {

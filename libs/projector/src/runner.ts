@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { formatPosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
+import { comparePositions, formatPosition, parsePosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
 import { setupCheckpoints, type Projection } from './projection.ts';
+import { CATCH_UP_PAGE, CatchUpPages } from './catch-up-pages.ts';
 import { LogTail } from './tail.ts';
 
 export interface ProjectionRunnerOptions {
@@ -13,6 +14,11 @@ export interface ProjectionRunnerOptions {
   pollIntervalMs?: number;
   /** pause after a failed batch before retrying it (ms) */
   retryDelayMs?: number;
+  /**
+   * Let projections with a `catchUp` fold the log in memory when they start from an empty read
+   * model (default true; false replays page by page with `apply`, as the equality specs compare)
+   */
+  catchUp?: boolean;
   log?: (message: string) => void;
 }
 
@@ -34,6 +40,7 @@ class LeaseLostError extends Error {}
 const CHECKPOINT_ONLY_PERSIST_MS = 1000;
 /** how old a read of the log tail may be when no append was announced since (ms) */
 const TAIL_MAX_AGE_MS = 20;
+const START_POSITION = formatPosition(START);
 
 /**
  * Runs projections: one loop per projection, one active instance per projection across
@@ -48,6 +55,7 @@ export class ProjectionRunner {
   private readonly wakers = new Map<string, () => void>();
   private readonly rebuildRequests = new Set<string>();
   private readonly tail: LogTail;
+  private readonly catchUpPages: CatchUpPages;
   /** checkpoints this process has reached, possibly ahead of the persisted ones */
   private readonly memory = new Map<string, string>();
   private stopped = false;
@@ -56,6 +64,7 @@ export class ProjectionRunner {
   private readonly pollMs: number;
   private readonly retryMs: number;
   private readonly tailMaxAgeMs: number;
+  private readonly useCatchUp: boolean;
   private readonly log: (message: string) => void;
 
   constructor(
@@ -68,6 +77,7 @@ export class ProjectionRunner {
     this.leaseMs = options.leaseMs ?? 5_000; // takeover within ~6 s, see docs/scaling.md
     this.pollMs = options.pollIntervalMs ?? 250;
     this.retryMs = options.retryDelayMs ?? 500;
+    this.useCatchUp = options.catchUp ?? true;
     // Without an announced append the tail is re-read at most this often. On a server, events of
     // a transaction that commits while an older one is open become readable without a
     // notification, so look often; PGlite runs one transaction at a time and has no other
@@ -76,6 +86,7 @@ export class ProjectionRunner {
     this.log = options.log ?? ((m) => console.error(m));
     this.events.setMaxListeners(0);
     this.tail = new LogTail(store);
+    this.catchUpPages = new CatchUpPages(store);
     const names = new Set<string>();
     for (const p of projections) {
       if (names.has(p.name)) throw new Error(`projection ${p.name} registered twice`);
@@ -188,6 +199,18 @@ export class ProjectionRunner {
           this.rebuildRequests.delete(p.name);
           this.events.emit('rebuilt');
         }
+        if (this.useCatchUp && p.catchUp && checkpoint === START_POSITION) {
+          // An empty read model far behind the head: fold the log in memory, write it once.
+          const reached = await this.catchUp(p, checkpoint);
+          if (reached !== undefined) {
+            checkpoint = persisted = reached;
+            persistedAt = leaseRenewedAt = Date.now();
+            this.memory.set(p.name, checkpoint);
+            this.events.emit('advanced');
+            if (this.db.dialect === 'pg') this.tail.invalidate();
+            continue;
+          }
+        }
         await this.tail.ensureFresh(this.tailMaxAgeMs);
         const batch = this.tail.read(checkpoint, p.handles, limit) ?? (await this.store.readAll(checkpoint, { types: p.handles, limit }));
         limit = batch.events.length === limit ? Math.min(limit * 2, maxLimit) : baseLimit;
@@ -240,6 +263,63 @@ export class ProjectionRunner {
         await this.sleep(p.name, this.retryMs);
       }
     }
+  }
+
+  /**
+   * Folds the projection's events from `from` (the start) up to the head in memory and commits
+   * the result with the checkpoint in one transaction; the lease is renewed while reading.
+   * Returns the checkpoint reached, or undefined when there was nothing to read.
+   */
+  private async catchUp(p: Projection, from: string): Promise<string | undefined> {
+    const head = parsePosition(await this.store.head());
+    if (comparePositions(head, parsePosition(from)) <= 0) return undefined;
+    const fold = p.catchUp!();
+    const handled = new Set(p.handles);
+    let checkpoint = from;
+    let renewedAt = Date.now();
+    // Projections catching up together read the log once (pages of every type, filtered here).
+    this.catchUpPages.join(p.name);
+    try {
+      let next = this.catchUpPages.read(p.name, checkpoint);
+      for (;;) {
+        const batch = await next;
+        const more = batch.events.length === CATCH_UP_PAGE && comparePositions(parsePosition(batch.checkpoint), head) < 0;
+        // Ask for the next page while this one is folded.
+        next = more ? this.catchUpPages.read(p.name, batch.checkpoint) : Promise.resolve({ events: [], checkpoint: batch.checkpoint });
+        next.catch(() => undefined);
+        const mine = batch.events.filter((e) => handled.has(e.type));
+        if (mine.length) fold.add(mine);
+        checkpoint = batch.checkpoint;
+        if (!more) break;
+        if (this.stopped) throw new LeaseLostError(`projection ${p.name}: stopped while catching up`);
+        if (Date.now() - renewedAt > this.leaseMs / 3) {
+          const r = await this.db.query(
+            `update projection_checkpoints set lease_until = now() + make_interval(secs => $4::double precision / 1000)
+             where name = $1 and owner = $2 and checkpoint = $3`,
+            [p.name, this.instanceId, from, this.leaseMs],
+          );
+          if (!r.rowCount) throw new LeaseLostError(`lease on ${p.name} lost`);
+          renewedAt = Date.now();
+        }
+        // Let the other loops (and an HTTP server on PGlite) run between pages.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.catchUpPages.leave(p.name);
+    }
+    if (checkpoint === from) return undefined;
+    await this.db.transaction(async (tx) => {
+      if (tx.dialect === 'pg') await tx.query('set local synchronous_commit = off');
+      await this.lockOwned(tx, p.name, from);
+      await fold.finish(tx);
+      await tx.query(
+        `update projection_checkpoints set checkpoint = $2, updated_at = now(), last_error = null,
+           lease_until = now() + make_interval(secs => $3::double precision / 1000)
+         where name = $1`,
+        [p.name, checkpoint, this.leaseMs],
+      );
+    });
+    return checkpoint;
   }
 
   /** Takes or renews the lease; returns the checkpoint, or undefined when another instance holds it. */

@@ -1,4 +1,4 @@
-import type { Projection } from '@refinery/projector';
+import { BulkRows, insertRows, withIndexesDeferred, type BulkColumn, type CatchUp, type Projection } from '@refinery/projector';
 import type { CrowdRecordLabeled, LabelRemoved, LabelingTaskRemoved, LabelsMerged, ProjectDeleted, Recorded, RecordLabelEvent, SqlExecutor, Span } from '@refinery/events';
 import { referenceLabel } from '@refinery/domain';
 
@@ -68,7 +68,7 @@ export const recordLabelsProjection: Projection = {
   },
   async reset(sql) {
     // Other projections write their own sources into rm_record_labels (heuristics, weak supervision).
-    await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference', 'crowd'); delete from rm_reference; delete from rm_comments;`);
+    await sql.exec(`delete from rm_record_labels where source in ('manual', 'gold', 'reference', 'crowd'); truncate rm_reference, rm_comments;`);
   },
   async apply(tx, events) {
     // Label events are gathered into runs and written with a few multi-row statements per run
@@ -140,11 +140,14 @@ export const recordLabelsProjection: Projection = {
     }
     await flush();
   },
+  catchUp: () => new RecordLabelsFold(),
 };
 
 async function affectedRecords(tx: SqlExecutor, projectId: string, taskId: string, labelIds: string[]): Promise<string[]> {
   const r = await tx.query<{ record_id: string }>(
-    `select distinct record_id from rm_record_labels where project_id = $1 and task_id = $2 and label_id in (select jsonb_array_elements_text($3::jsonb))`,
+    // only manual and gold rows go into a reference (records with just other sources keep theirs)
+    `select distinct record_id from rm_record_labels
+     where project_id = $1 and task_id = $2 and source in ('manual', 'gold') and label_id in (select jsonb_array_elements_text($3::jsonb))`,
     [projectId, taskId, JSON.stringify(labelIds)],
   );
   return r.rows.map((row) => row.record_id);
@@ -290,4 +293,249 @@ async function recomputeReferences(tx: SqlExecutor, keys: readonly ReferenceKey[
       [JSON.stringify(labels), JSON.stringify(references)],
     );
   }
+}
+
+// ---- catch-up: the read model folded in memory ----------------------------------------------
+
+type Answer = { labelIds: string[]; spans: Span[] };
+interface Given {
+  annotator: string;
+  answer: Answer;
+  at: string;
+}
+interface RecordTask {
+  projectId: string;
+  taskId: string;
+  recordId: string;
+  manual: Map<string, Given>;
+  crowd: Map<string, Given>;
+  gold?: Given;
+  /** when the reference last had to be derived again (its rows' labeled_at) */
+  refAt?: string;
+}
+
+const OWN_SOURCES = "('manual', 'gold', 'reference', 'crowd')";
+const LABEL_COLUMNS: BulkColumn[] = [
+  ['project_id', 'uuid'],
+  ['record_id', 'text'],
+  ['task_id', 'text'],
+  ['source', 'text'],
+  ['annotator', 'text'],
+  ['label_id', 'text'],
+  ['span_start', 'integer'],
+  ['span_end', 'integer'],
+  ['token_start', 'integer'],
+  ['token_end', 'integer'],
+  ['labeled_at', 'timestamptz'],
+];
+const REFERENCE_COLUMNS: BulkColumn[] = [
+  ['project_id', 'uuid'],
+  ['task_id', 'text'],
+  ['record_id', 'text'],
+  ['basis', 'text'],
+  ['disagreement', 'boolean'],
+  ['annotators', 'integer'],
+];
+const COMMENT_COLUMNS: BulkColumn[] = [
+  ['project_id', 'uuid'],
+  ['record_id', 'text'],
+  ['id', 'uuid'],
+  ['author', 'text'],
+  ['body', 'text'],
+  ['created_at', 'timestamptz'],
+];
+
+/**
+ * The same read model as `apply` over the same events, kept in memory from the start of the log
+ * and written once: every answer replaced in memory, each reference derived once per record at
+ * the end. Merges, removals and deletions also touch the rows other projections write into
+ * rm_record_labels (heuristics, weak supervision): those statements run first, in log order.
+ */
+class RecordLabelsFold implements CatchUp {
+  /** project (lower case) → task → record */
+  private readonly items = new Map<string, Map<string, Map<string, RecordTask>>>();
+  private readonly lowered = new Map<string, string>();
+  private readonly comments = new Map<string, { projectId: string; recordId: string; id: string; author: string; body: string; at: string }>();
+  /** structural events, replayed against the other projections' rows */
+  private readonly foreign: Recorded<Handled>[] = [];
+
+  add(events: readonly Recorded[]): void {
+    for (const e of events as readonly Recorded<Handled>[]) {
+      switch (e.type) {
+        case 'RecordLabeled':
+          this.item(e.data.projectId, e.data.taskId, e.data.recordId, e.meta.at).manual.set(e.data.annotator, { annotator: e.data.annotator, answer: e.data, at: e.meta.at });
+          break;
+        case 'CrowdRecordLabeled': {
+          const it = this.item(e.data.projectId, e.data.taskId, e.data.recordId, undefined);
+          it.crowd.set(e.data.pseudonym, { annotator: e.data.pseudonym, answer: e.data, at: e.meta.at });
+          break;
+        }
+        case 'GoldLabelSet':
+          this.item(e.data.projectId, e.data.taskId, e.data.recordId, e.meta.at).gold = { annotator: e.meta.actor, answer: e.data, at: e.meta.at };
+          break;
+        case 'GoldLabelCleared':
+          this.item(e.data.projectId, e.data.taskId, e.data.recordId, e.meta.at).gold = undefined;
+          break;
+        case 'RecordCommented': {
+          const key = `${e.data.projectId.toLowerCase()}\u0000${e.data.recordId}\u0000${e.data.commentId.toLowerCase()}`;
+          if (!this.comments.has(key)) this.comments.set(key, { projectId: e.data.projectId, recordId: e.data.recordId, id: e.data.commentId, author: e.meta.actor, body: e.data.body, at: e.meta.at });
+          break;
+        }
+        case 'RecordCommentDeleted':
+          this.comments.delete(`${e.data.projectId.toLowerCase()}\u0000${e.data.recordId}\u0000${e.data.commentId.toLowerCase()}`);
+          break;
+        case 'LabelsMerged': {
+          this.foreign.push(e);
+          const sources = new Set(e.data.sourceLabelIds);
+          const map = (l: string) => (sources.has(l) ? e.data.targetLabelId : l);
+          for (const it of this.ofTask(e.data.projectId, e.data.taskId)) {
+            if (hasLabel(it, sources)) it.refAt = e.meta.at;
+            for (const g of givenOf(it)) g.answer = mergedAnswer(g.answer, map);
+          }
+          break;
+        }
+        case 'LabelRemoved': {
+          this.foreign.push(e);
+          const removed = new Set([e.data.labelId]);
+          for (const it of this.ofTask(e.data.projectId, e.data.taskId)) {
+            if (hasLabel(it, removed)) it.refAt = e.meta.at;
+            for (const g of givenOf(it)) {
+              if (g.answer.labelIds.includes(e.data.labelId) || g.answer.spans.some((s) => s.labelId === e.data.labelId)) {
+                g.answer = { labelIds: g.answer.labelIds.filter((l) => l !== e.data.labelId), spans: g.answer.spans.filter((s) => s.labelId !== e.data.labelId) };
+              }
+            }
+          }
+          break;
+        }
+        case 'LabelingTaskRemoved':
+          this.foreign.push(e);
+          this.items.get(this.lower(e.data.projectId))?.delete(e.data.taskId);
+          break;
+        case 'ProjectDeleted':
+          this.foreign.push(e);
+          this.items.delete(this.lower(e.data.projectId));
+          for (const [key, c] of this.comments) if (this.lower(c.projectId) === this.lower(e.data.projectId)) this.comments.delete(key);
+          break;
+      }
+    }
+  }
+
+  async finish(tx: SqlExecutor): Promise<void> {
+    for (const e of this.foreign) {
+      const other = `source not in ${OWN_SOURCES}`;
+      switch (e.type) {
+        case 'LabelsMerged':
+          await tx.query(
+            `update rm_record_labels set label_id = $3 where project_id = $1 and task_id = $2 and ${other} and label_id in (select jsonb_array_elements_text($4::jsonb))`,
+            [e.data.projectId, e.data.taskId, e.data.targetLabelId, JSON.stringify(e.data.sourceLabelIds)],
+          );
+          await tx.query(
+            `delete from rm_record_labels a using rm_record_labels b
+             where a.project_id = $1 and b.project_id = $1 and a.task_id = $2 and b.task_id = $2 and a.${other}
+               and a.record_id = b.record_id and a.source = b.source and a.annotator = b.annotator and a.label_id = b.label_id
+               and a.span_start is not distinct from b.span_start and a.span_end is not distinct from b.span_end
+               and a.ctid > b.ctid`,
+            [e.data.projectId, e.data.taskId],
+          );
+          break;
+        case 'LabelRemoved':
+          await tx.query(`delete from rm_record_labels where project_id = $1 and task_id = $2 and label_id = $3 and ${other}`, [e.data.projectId, e.data.taskId, e.data.labelId]);
+          break;
+        case 'LabelingTaskRemoved':
+          await tx.query(`delete from rm_record_labels where project_id = $1 and task_id = $2 and ${other}`, [e.data.projectId, e.data.taskId]);
+          break;
+        case 'ProjectDeleted':
+          await tx.query(`delete from rm_record_labels where project_id = $1 and ${other}`, [e.data.projectId]);
+          break;
+      }
+    }
+    // Sorted by record: the (project, record, task) index and the heap fill in order.
+    const items: RecordTask[] = [];
+    for (const project of [...this.items.keys()].sort()) {
+      const ofProject = [...this.items.get(project)!.values()].flatMap((byRecord) => [...byRecord.values()]);
+      items.push(...ofProject.sort((a, b) => cmp(a.recordId, b.recordId) || cmp(a.taskId, b.taskId)));
+    }
+    const rows = new BulkRows('rm_record_labels', LABEL_COLUMNS);
+    const references = new BulkRows('rm_reference', REFERENCE_COLUMNS);
+    const push = (it: RecordTask, source: string, annotator: string, a: Answer, at: string) => {
+      for (const l of a.labelIds) rows.push([it.projectId, it.recordId, it.taskId, source, annotator, l, null, null, null, null, at]);
+      for (const x of a.spans) rows.push([it.projectId, it.recordId, it.taskId, source, annotator, x.labelId, x.start, x.end, x.tokenStart, x.tokenEnd, at]);
+    };
+    for (const it of items) {
+      const manual = [...it.manual.values()].sort((a, b) => cmp(a.annotator, b.annotator));
+      for (const g of manual) push(it, 'manual', g.annotator, g.answer, g.at);
+      for (const g of it.crowd.values()) push(it, 'crowd', g.annotator, g.answer, g.at);
+      if (it.gold) push(it, 'gold', it.gold.annotator, it.gold.answer, it.gold.at);
+      if (it.refAt === undefined) continue;
+      // As the incremental path reads them back: answers with rows only, labels in order.
+      const gold = it.gold && !isEmpty(it.gold.answer) ? ordered(it.gold.answer) : undefined;
+      const ref = referenceLabel(manual.filter((g) => !isEmpty(g.answer)).map((g) => ordered(g.answer)), gold);
+      if (ref.annotators === 0 && !gold) continue;
+      references.push([it.projectId, it.taskId, it.recordId, ref.basis, ref.disagreement, ref.annotators]);
+      if (ref.basis) push(it, 'reference', ref.basis, ref, it.refAt);
+    }
+    await withIndexesDeferred(tx, 'rm_record_labels', rows.length, () => rows.insert(tx));
+    await references.insert(tx);
+    await insertRows(
+      tx,
+      'rm_comments',
+      COMMENT_COLUMNS,
+      [...this.comments.values()].map((c) => [c.projectId, c.recordId, c.id, c.author, c.body, c.at]),
+    );
+  }
+
+  private item(projectId: string, taskId: string, recordId: string, refAt: string | undefined): RecordTask {
+    const project = this.lower(projectId);
+    let tasks = this.items.get(project);
+    if (!tasks) this.items.set(project, (tasks = new Map()));
+    let records = tasks.get(taskId);
+    if (!records) tasks.set(taskId, (records = new Map()));
+    let it = records.get(recordId);
+    if (!it) records.set(recordId, (it = { projectId, taskId, recordId, manual: new Map(), crowd: new Map() }));
+    // crowd answers are not part of the reference
+    if (refAt !== undefined) it.refAt = refAt;
+    return it;
+  }
+
+  private ofTask(projectId: string, taskId: string): Iterable<RecordTask> {
+    return this.items.get(this.lower(projectId))?.get(taskId)?.values() ?? [];
+  }
+
+  private lower(id: string): string {
+    let l = this.lowered.get(id);
+    if (l === undefined) this.lowered.set(id, (l = id.toLowerCase()));
+    return l;
+  }
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const isEmpty = (a: Answer) => a.labelIds.length === 0 && a.spans.length === 0;
+const ordered = (a: Answer): Answer => ({
+  labelIds: [...a.labelIds].sort(cmp),
+  spans: [...a.spans].sort((x, y) => cmp(x.labelId, y.labelId) || x.start - y.start || x.end - y.end),
+});
+
+function givenOf(it: RecordTask): Given[] {
+  return [...it.manual.values(), ...it.crowd.values(), ...(it.gold ? [it.gold] : [])];
+}
+
+/** whether a manual or gold answer holds one of the labels (the records whose reference is derived again) */
+function hasLabel(it: RecordTask, labels: ReadonlySet<string>): boolean {
+  const holds = (g: Given) => g.answer.labelIds.some((l) => labels.has(l)) || g.answer.spans.some((s) => labels.has(s.labelId));
+  return [...it.manual.values()].some(holds) || (it.gold !== undefined && holds(it.gold));
+}
+
+/** labels renamed by a merge; an answer holding a source and the target keeps one of them */
+function mergedAnswer(a: Answer, map: (l: string) => string): Answer {
+  const labelIds: string[] = [];
+  for (const l of a.labelIds) {
+    const m = map(l);
+    if (!labelIds.includes(m)) labelIds.push(m);
+  }
+  const spans: Span[] = [];
+  for (const s of a.spans) {
+    const m = { ...s, labelId: map(s.labelId) };
+    if (!spans.some((x) => x.labelId === m.labelId && x.start === m.start && x.end === m.end)) spans.push(m);
+  }
+  return { labelIds, spans };
 }

@@ -45,6 +45,7 @@ const events: Recorded[] = [
   labeled(p1, 'r6', 't1', 'alice', ['pos']),
   recorded('LabelingTaskRemoved', { projectId: p2, taskId: 't1' }),
   labeled(p2, 'r2', 't1', 'dave', ['y']),
+  recorded('CrowdRecordLabeled', { projectId: p1, recordId: 'r2', taskId: 't1', pseudonym: 'crowd-1', labelIds: ['pos'], spans: [] }),
 ];
 
 async function snapshot(db: SqlDatabase) {
@@ -77,6 +78,31 @@ for (const backend of testBackends()) {
       // and replaying the whole log again changes nothing (idempotent on the final state)
       await db.transaction((tx) => recordLabelsProjection.apply(tx, events));
       expect(await snapshot(db)).toEqual(single);
+    });
+
+    it('the catch-up fold leaves exactly the rows the incremental path leaves, including other sources touched by merges and removals', async () => {
+      // rows of other projections (heuristics) that merges, removals and deletions also change
+      const foreign = async () => {
+        await db.exec(`delete from rm_record_labels where source = 'heuristic'`);
+        await db.query(
+          `insert into rm_record_labels (project_id, record_id, task_id, source, annotator, label_id, labeled_at)
+           select p::uuid, r, t, 'heuristic', 'h1', l, '2026-01-01T00:00:00Z' from (values ($1, 'r1', 'multi', 'c'), ($1, 'r1', 'multi', 'a'), ($1, 'r9', 't1', 'neg'), ($1, 'r9', 't1', 'pos'), ($2, 'r1', 't1', 'x')) v(p, r, t, l)`,
+          [p1, p2],
+        );
+      };
+      await recordLabelsProjection.reset(db);
+      await foreign();
+      for (let i = 0; i < events.length; i += 4) await db.transaction((tx) => recordLabelsProjection.apply(tx, events.slice(i, i + 4)));
+      const incremental = await snapshot(db);
+      expect(incremental.labels.filter((l) => l['source'] === 'heuristic').map((l) => `${l['record_id']}:${l['label_id']}`)).toEqual(['r1:a', 'r9:pos']);
+
+      await recordLabelsProjection.reset(db);
+      await foreign();
+      const fold = recordLabelsProjection.catchUp!();
+      for (let i = 0; i < events.length; i += 5) fold.add(events.slice(i, i + 5));
+      await db.transaction((tx) => fold.finish(tx));
+      expect(await snapshot(db)).toEqual(incremental);
+      await db.exec(`delete from rm_record_labels where source = 'heuristic'`);
     });
 
     it('derives the reference from the last answers: gold first, then single or unanimous answers; disagreement is flagged', async () => {

@@ -109,6 +109,26 @@ for (const backend of testBackends()) {
       expect((await getProjectMetrics(db, P, { cache: false })).progress).toEqual(before);
     });
 
+    it('the catch-up fold counts exactly what apply counts', async () => {
+      const before = await db.query('select * from rm_label_activity order by project_id, task_id, source, annotator, day');
+      await metricsProjection.reset(db);
+      const fold = metricsProjection.catchUp!();
+      const mine = [
+        ...events,
+        recorded('RecordLabeled', { recordId: 'r1', taskId: 'x', annotator: u2, labelIds: ['A'], spans: [] }, DAY1, u2),
+        recorded('LabelingTaskRemoved', { taskId: 'x' }, DAY2),
+        labeled(u1, 'r3', ['A'], '2026-11-02T03:00:00+02:00'),
+      ].filter((e) => metricsProjection.handles.includes(e.type));
+      for (const e of mine) fold.add([e]);
+      await db.transaction((tx) => fold.finish(tx));
+      const folded = await db.query('select * from rm_label_activity order by project_id, task_id, source, annotator, day');
+      await metricsProjection.reset(db);
+      await db.transaction((tx) => metricsProjection.apply(tx, mine));
+      expect(folded.rows).toEqual((await db.query('select * from rm_label_activity order by project_id, task_id, source, annotator, day')).rows);
+      // the extra answer (01:00 UTC on Nov 2) is counted on top of what the log above gave
+      expect(folded.rows.length).toBe(before.rows.length + 1);
+    });
+
     it('reset empties what it wrote', async () => {
       await metricsProjection.reset(db);
       expect((await getProjectMetrics(db, P, { cache: false })).progress).toEqual([]);

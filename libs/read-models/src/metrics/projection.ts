@@ -1,4 +1,4 @@
-import type { Projection } from '@refinery/projector';
+import type { CatchUp, Projection } from '@refinery/projector';
 import type { GoldLabelSet, LabelingTaskRemoved, ProjectDeleted, Recorded, RecordLabeled, SqlExecutor } from '@refinery/events';
 
 type Handled = RecordLabeled | GoldLabelSet | LabelingTaskRemoved | ProjectDeleted;
@@ -43,7 +43,7 @@ export const metricsProjection: Projection = {
     `);
   },
   async reset(sql) {
-    await sql.exec('delete from rm_label_activity;');
+    await sql.exec('truncate rm_label_activity;');
   },
   async apply(tx, events) {
     // Answers are counted set-based: consecutive answers are gathered and written with one
@@ -82,7 +82,60 @@ export const metricsProjection: Projection = {
     }
     await flush();
   },
+  catchUp: () => new ActivityFold(),
 };
+
+/** The same counters as `apply` over the same events, summed in memory and written once. */
+class ActivityFold implements CatchUp {
+  private readonly rows = new Map<string, { project_id: string; task_id: string; source: string; annotator: string; day: string; answers: number; last_tx: string; last_seq: string }>();
+
+  add(events: readonly Recorded[]): void {
+    for (const e of events as readonly Recorded<Handled>[]) {
+      switch (e.type) {
+        case 'RecordLabeled':
+        case 'GoldLabelSet': {
+          const d = e.data;
+          const source = e.type === 'RecordLabeled' ? 'manual' : 'gold';
+          const annotator = e.type === 'RecordLabeled' ? e.data.annotator : e.meta.actor;
+          const day = utcDay(e.meta.at);
+          const key = `${d.projectId.toLowerCase()}\u0000${d.taskId}\u0000${source}\u0000${annotator}\u0000${day}`;
+          const [txId, seq] = e.position.split('/') as [string, string];
+          const row = this.rows.get(key);
+          if (row) {
+            row.answers++;
+            row.last_tx = txId;
+            row.last_seq = seq;
+          } else {
+            this.rows.set(key, { project_id: d.projectId, task_id: d.taskId, source, annotator, day, answers: 1, last_tx: txId, last_seq: seq });
+          }
+          break;
+        }
+        case 'LabelingTaskRemoved':
+          for (const [key, row] of this.rows) if (row.task_id === e.data.taskId && row.project_id.toLowerCase() === e.data.projectId.toLowerCase()) this.rows.delete(key);
+          break;
+        case 'ProjectDeleted':
+          for (const [key, row] of this.rows) if (row.project_id.toLowerCase() === e.data.projectId.toLowerCase()) this.rows.delete(key);
+          break;
+      }
+    }
+  }
+
+  async finish(tx: SqlExecutor): Promise<void> {
+    const rows = [...this.rows.values()];
+    for (let i = 0; i < rows.length; i += 10_000) {
+      await tx.query(
+        `insert into rm_label_activity (project_id, task_id, source, annotator, day, answers, last_tx, last_seq)
+         select * from jsonb_to_recordset($1::jsonb) as r(project_id uuid, task_id text, source text, annotator text, day date, answers integer, last_tx bigint, last_seq bigint)`,
+        [JSON.stringify(rows.slice(i, i + 10_000))],
+      );
+    }
+  }
+}
+
+/** the UTC date of an ISO time, as `(at at time zone 'UTC')::date` gives it */
+function utcDay(at: string): string {
+  return /^\d{4}-\d{2}-\d{2}T[^+-]*Z$/.test(at) ? at.slice(0, 10) : new Date(at).toISOString().slice(0, 10);
+}
 
 interface ActivityRow {
   project_id: string;
