@@ -240,9 +240,20 @@ for (const backend of testBackends()) {
       expect((await new CatchUpWaiter(db, (l) => paged.onAdvanced(l)).waitFor(more.last, ['fold-c'], 30_000)).caughtUp).toBe(true);
       await paged.stop();
       expect(c.stats.folded).toBe(0);
+      // a catch-up that reaches its limit writes what it folded; the rest goes page by page
+      const d = folding('fold-d');
+      const limited = new ProjectionRunner(db, store, [d.p], { pollIntervalMs: 20, catchUpMaxEvents: 2000, log: () => undefined });
+      await limited.start();
+      expect((await new CatchUpWaiter(db, (l) => limited.onAdvanced(l)).waitFor(more.last, ['fold-d'], 30_000)).caughtUp).toBe(true);
+      await limited.stop();
+      expect(d.stats.finished).toBe(1);
+      expect(d.stats.folded).toBeGreaterThanOrEqual(2000);
+      expect(d.stats.folded).toBeLessThan(total);
+      expect(d.stats.applied).toBe(total - d.stats.folded);
       const rows = async (table: string) => (await db.query(`select event_id::text, stream_id, n from ${table} order by event_id`)).rows;
       expect(await rows(a.table)).toEqual(await rows(c.table));
       expect(await rows(b.table)).toEqual(await rows(c.table));
+      expect(await rows(d.table)).toEqual(await rows(c.table));
     });
 
     it('waitFor times out honestly when the position is not reached', async () => {

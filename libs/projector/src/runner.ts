@@ -19,6 +19,8 @@ export interface ProjectionRunnerOptions {
    * model (default true; false replays page by page with `apply`, as the equality specs compare)
    */
   catchUp?: boolean;
+  /** events one catch-up folds at most (default CATCH_UP_MAX_EVENTS) */
+  catchUpMaxEvents?: number;
   log?: (message: string) => void;
 }
 
@@ -41,6 +43,11 @@ const CHECKPOINT_ONLY_PERSIST_MS = 1000;
 /** how old a read of the log tail may be when no append was announced since (ms) */
 const TAIL_MAX_AGE_MS = 20;
 const START_POSITION = formatPosition(START);
+/**
+ * Events one catch-up folds at most (it holds the read model in memory): a longer log is written
+ * at that point and the rest replayed page by page.
+ */
+export const CATCH_UP_MAX_EVENTS = 3_000_000;
 
 /**
  * Runs projections: one loop per projection, one active instance per projection across
@@ -65,6 +72,7 @@ export class ProjectionRunner {
   private readonly retryMs: number;
   private readonly tailMaxAgeMs: number;
   private readonly useCatchUp: boolean;
+  private readonly catchUpMax: number;
   private readonly log: (message: string) => void;
 
   constructor(
@@ -78,6 +86,7 @@ export class ProjectionRunner {
     this.pollMs = options.pollIntervalMs ?? 250;
     this.retryMs = options.retryDelayMs ?? 500;
     this.useCatchUp = options.catchUp ?? true;
+    this.catchUpMax = options.catchUpMaxEvents ?? CATCH_UP_MAX_EVENTS;
     // Without an announced append the tail is re-read at most this often. On a server, events of
     // a transaction that commits while an older one is open become readable without a
     // notification, so look often; PGlite runs one transaction at a time and has no other
@@ -276,6 +285,7 @@ export class ProjectionRunner {
     const fold = p.catchUp!();
     const handled = new Set(p.handles);
     let checkpoint = from;
+    let folded = 0;
     let renewedAt = Date.now();
     // Projections catching up together read the log once (pages of every type, filtered here).
     this.catchUpPages.join(p.name);
@@ -289,8 +299,9 @@ export class ProjectionRunner {
         next.catch(() => undefined);
         const mine = batch.events.filter((e) => handled.has(e.type));
         if (mine.length) fold.add(mine);
+        folded += mine.length;
         checkpoint = batch.checkpoint;
-        if (!more) break;
+        if (!more || folded >= this.catchUpMax) break;
         if (this.stopped) throw new LeaseLostError(`projection ${p.name}: stopped while catching up`);
         if (Date.now() - renewedAt > this.leaseMs / 3) {
           const r = await this.db.query(
