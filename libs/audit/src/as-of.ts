@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   comparePositions,
   formatPosition,
@@ -13,6 +14,7 @@ import {
   type LogPosition,
   type Recorded,
   type SqlDatabase,
+  type SqlExecutor,
 } from '@refinery/events';
 import { setupCheckpoints, type Projection } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
@@ -27,7 +29,7 @@ export interface AsOfPoint {
 }
 
 export interface AsOfView {
-  /** a disposable in-memory database with every read model as of the point; read-only use */
+  /** a disposable database with every read model as of the point (in memory, or a schema of its own on a server); read-only use */
   db: SqlDatabase;
   /** the resolved position: the last event included */
   position: string;
@@ -177,7 +179,7 @@ async function buildView(
   onProgress?: (n: number) => void,
   catchUp?: boolean,
 ): Promise<SqlDatabase> {
-  const view = await openPglite();
+  const view = await openViewDatabase(source.db);
   try {
     await migrateEventStore(view);
     await setupCheckpoints(view, projections);
@@ -195,6 +197,38 @@ async function buildView(
     await view.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Where a view lives: with an embedded log, a fresh in-memory PGlite; on a PostgreSQL server, a
+ * schema of its own in the log's database (`asof_<random>`, dropped when the view is closed),
+ * seen through `search_path`. Measured on a 1M-event log: PGlite grew slower as the view grew
+ * (writing 0.8M label rows and their indexes took 70+ s of a view's time); the server writes them
+ * in a fraction of that, and in parallel with the process reading the log.
+ */
+async function openViewDatabase(source: SqlDatabase): Promise<SqlDatabase> {
+  if (source.dialect !== 'pg') return openPglite();
+  const schema = `asof_${randomBytes(8).toString('hex')}`;
+  await source.exec(`create schema ${schema}`);
+  // The view's tables come first; public stays on the path for extensions' types and functions.
+  const scoped = async <T>(work: (tx: SqlExecutor) => Promise<T>) =>
+    source.transaction(async (tx) => {
+      await tx.exec(`set local search_path to ${schema}, public`);
+      return work(tx);
+    });
+  let closed = false;
+  return {
+    dialect: source.dialect,
+    query: (sql, params) => scoped((tx) => tx.query(sql, params)),
+    exec: (sql) => scoped((tx) => tx.exec(sql)),
+    transaction: (work) => scoped(work),
+    listen: () => Promise.reject(new Error('an as-of view is read-only: nothing to listen to')),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await source.exec(`drop schema if exists ${schema} cascade`);
+    },
+  };
 }
 
 /**
