@@ -240,9 +240,9 @@ export class KafkaRelay {
    * Publishes `first` and, while pages come back full, the pages after it (for about ROUND_MS).
    * One produce request is in flight at a time (kafkajs serializes an idempotent producer's
    * requests per broker); around it the relay overlaps the rest of the work: the checkpoint write
-   * of the previous chunk runs while the next chunk is sent (while the lease is fresh), and the next page is read and
-   * translated while the last chunk of this one is on the wire. The checkpoint still moves only
-   * past acknowledged chunks, in order. Returns the checkpoint reached.
+   * of the previous chunk runs while the next chunk is sent (while the lease is fresh), and the
+   * next page is read and translated while the last chunk of this one is on the wire. The
+   * checkpoint still moves only past acknowledged chunks, in order. Returns the checkpoint reached.
    */
   private async publishFrom(checkpoint: string, first: ReadAllResult): Promise<string> {
     const started = Date.now();
