@@ -34,6 +34,11 @@ export interface ReadAllResult {
   readonly events: Recorded[];
   /** resume after this checkpoint; it may be ahead of the last returned event */
   readonly checkpoint: string;
+  /**
+   * Committed events after the checkpoint were left out because an older transaction was still
+   * open (PostgreSQL's xmin cut): reading again once that transaction ends returns them.
+   */
+  readonly heldBack?: boolean;
 }
 
 export interface SubscriptionOptions extends ReadAllOptions {

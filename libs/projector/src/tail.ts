@@ -39,6 +39,8 @@ export class LogTail {
   /** the generation and time (performance.now) at which the last completed read started */
   private readGeneration = -1;
   private readAt = -Infinity;
+  /** the last read left committed events out (xmin cut): a commit of ours may release them */
+  private heldBackSeen = false;
 
   constructor(
     private readonly store: Pick<EventStore, 'readAll' | 'head'>,
@@ -62,6 +64,11 @@ export class LogTail {
         });
     }
     return this.refreshing;
+  }
+
+  /** The last read left committed events out behind an older open transaction. */
+  get heldBack(): boolean {
+    return this.heldBackSeen;
   }
 
   /** Something may have become readable since the last read: the next `ensureFresh` reads. */
@@ -102,6 +109,7 @@ export class LogTail {
         this.weight += weight;
       }
       this.head = r.checkpoint;
+      this.heldBackSeen = r.heldBack === true;
       if (r.events.length < this.pageSize) break;
     }
     let drop = 0;

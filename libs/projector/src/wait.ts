@@ -6,6 +6,9 @@ export interface CatchUpResult {
   checkpoints: Record<string, string>;
 }
 
+/** how long an in-process runner's checkpoints must stand still before the table is polled again */
+const LOCAL_QUIET_MS = 250;
+
 /**
  * Read-your-writes: waits until the named projections have passed a log position. Works
  * across processes (it reads the checkpoint table); `wake` lets an in-process runner cut
@@ -18,7 +21,14 @@ export class CatchUpWaiter {
     private readonly pollMs = 50,
     /** an in-process runner's checkpoints, which may be ahead of the table */
     private readonly localCheckpoints?: () => ReadonlyMap<string, string>,
-  ) {}
+  ) {
+    // Remembers when this process's runner last committed anything (see `waitFor`).
+    this.subscribeAdvanced?.(() => {
+      this.advancedAt = Date.now();
+    });
+  }
+
+  private advancedAt = -Infinity;
 
   async waitFor(position: string, projections: readonly string[], timeoutMs: number): Promise<CatchUpResult> {
     parsePosition(position); // throws InvalidPositionError on garbage
@@ -26,15 +36,34 @@ export class CatchUpWaiter {
     let wake: (() => void) | undefined;
     const unsubscribe = this.subscribeAdvanced?.(() => wake?.());
     try {
-      // The table is read first, then at most every pollMs. In between, a wake-up from this
-      // process's runner (a dozen per append, one per projection) is answered from its
-      // checkpoints in memory: re-reading the table for each of them cost a query per wake.
+      // The table is read when the local runner has not got there, then at most every pollMs. In
+      // between, a wake-up from this process's runner (a dozen per append, one per projection) is
+      // answered from its checkpoints in memory: re-reading the table for each cost a query per wake.
       let known: Record<string, string> | undefined;
       let askedAt = 0;
+      let lastLocal = this.localSignature(projections);
+      let localMovedAt = Date.now();
       for (;;) {
-        const local = known !== undefined ? this.locallyReached(position, projections) : undefined;
+        // This process's runner having passed the position is enough (it commits before it
+        // moves): the common in-process case needs no query at all.
+        const local = this.locallyReached(position, projections);
         if (local) return { caughtUp: true, checkpoints: local };
-        if (known === undefined || Date.now() - askedAt >= this.pollMs) {
+        // A local runner that is moving these projections is the one projecting them: its
+        // wake-ups answer the wait, and the table it writes has nothing newer. The table is polled
+        // only once it has been quiet for a while (another process may own them). Under load,
+        // every waiting request polling the table had cost several queries per label.
+        const signature = this.localSignature(projections);
+        if (signature !== lastLocal) {
+          lastLocal = signature;
+          localMovedAt = Date.now();
+        }
+        const localQuiet = signature === undefined || Date.now() - localMovedAt >= LOCAL_QUIET_MS;
+        if (known === undefined && signature !== undefined && !signature.split(',').includes('') && Date.now() - this.advancedAt < LOCAL_QUIET_MS) {
+          // The local runner is projecting right now and has all of them: start by waiting on it.
+          known = {};
+          askedAt = Date.now();
+        }
+        if (known === undefined || (localQuiet && Date.now() - askedAt >= this.pollMs)) {
           askedAt = Date.now();
           known = await this.checkpoints(projections);
         }
@@ -54,6 +83,12 @@ export class CatchUpWaiter {
     } finally {
       unsubscribe?.();
     }
+  }
+
+  /** The local runner's checkpoints of these projections, as one string (undefined without a runner). */
+  private localSignature(names: readonly string[]): string | undefined {
+    const local = this.localCheckpoints?.();
+    return local ? names.map((n) => local.get(n) ?? '').join(',') : undefined;
   }
 
   /** This process's runner has passed the position for all of them. */

@@ -1,11 +1,34 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { SqlDatabase, SqlExecutor } from '../sql.ts';
+
+const statementNames = new Map<string, string>();
+const MAX_PREPARED = 500;
+
+/**
+ * A query with parameters runs as a named prepared statement: each connection parses and
+ * analyses it once instead of on every call (the product sends the same few hundred statement
+ * texts over and over; parsing them was a large share of the server's CPU per label).
+ * Statements without parameters (DDL, scripts of several statements) run as they are.
+ */
+function prepared(sql: string, params: readonly unknown[] | undefined): string | pg.QueryConfig {
+  if (params === undefined) return sql;
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    // Bounded: texts built per request (data-browser filters) beyond the first few hundred run
+    // unprepared rather than pile up in every connection's memory on the server.
+    if (statementNames.size >= MAX_PREPARED) return { text: sql, values: params as unknown[] };
+    name = `rfy_${createHash('sha1').update(sql).digest('base64url').slice(0, 20)}`;
+    statementNames.set(sql, name);
+  }
+  return { name, text: sql, values: params as unknown[] };
+}
 
 function clientExecutor(client: pg.PoolClient): SqlExecutor {
   const self: SqlExecutor = {
     dialect: 'pg',
     async query<R>(sql: string, params?: readonly unknown[]) {
-      const r = await client.query(sql, params as unknown[] | undefined);
+      const r = await client.query(prepared(sql, params));
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
@@ -27,7 +50,7 @@ export async function openPostgres(connectionString: string, options: { maxConne
   return {
     dialect: 'pg',
     async query<R>(sql: string, params?: readonly unknown[]) {
-      const r = await pool.query(sql, params as unknown[] | undefined);
+      const r = await pool.query(prepared(sql, params));
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
