@@ -253,7 +253,22 @@ export class BuiltInIdentity implements IdentityProvider {
     const key = `t:${hash}`;
     const hit = this.authCache.credential(key, this.now().getTime());
     if (hit) return { ...hit.auth };
+    // Requests with the same token that miss together share one lookup: when an entry expired
+    // under load, every request in flight used to read the token and user again.
     const generation = this.authCache.generation;
+    const flight = `${key}|${generation}`;
+    let lookup = this.tokenLookups.get(flight);
+    if (!lookup) {
+      lookup = this.lookUpToken(hash, key, generation).finally(() => this.tokenLookups.delete(flight));
+      this.tokenLookups.set(flight, lookup);
+    }
+    const auth = await lookup;
+    return auth && { ...auth };
+  }
+
+  private readonly tokenLookups = new Map<string, Promise<Authentication | undefined>>();
+
+  private async lookUpToken(hash: string, key: string, generation: number): Promise<Authentication | undefined> {
     const view = await this.fresh(IDENTITY_VIEWS, () => findApiTokenByHash(this.db, hash), (t) => t !== undefined);
     if (!view || view.revokedAt !== null) return undefined;
     const expiresAtMs = view.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(view.expiresAt);
