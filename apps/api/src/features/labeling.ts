@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { projectStreamId, recordStreamId, WrongExpectedRevisionError, type Event, type EventStore, type ProjectEvent, type Recorded } from '@refinery/events';
+import { PostgresEventStore, projectStreamId, recordStreamId, WrongExpectedRevisionError, type Event, type EventStore, type ProjectEvent, type Recorded } from '@refinery/events';
 import {
   assertProjectActive,
   decideLabelingConfig,
@@ -160,9 +160,17 @@ export class LabelingState {
   }
 
   /** Label commands append to the record's own stream, checked against the project's configuration. */
-  async recordCommand(projectId: string, recordId: string, actor: string, build: (text: (attribute: string | null) => string | null) => RecordLabelCommand, expected?: string) {
+  async recordCommand(
+    projectId: string,
+    recordId: string,
+    actor: string,
+    build: (text: (attribute: string | null) => string | null) => RecordLabelCommand,
+    expected?: string,
+    /** the project as this request already read it (one revision lookup per request, not two) */
+    fold?: ProjectFold,
+  ) {
     const { store, db } = this.ctx;
-    const { project, config } = await this.project(projectId);
+    const { project, config } = fold ?? (await this.project(projectId));
     assertProjectActive(project, projectId);
     const record = await getRecord(db, projectId, recordId);
     if (!record) throw new HttpError(404, 'record_not_found', `record ${recordId} does not exist in project ${projectId}`, { projectId, recordId });
@@ -176,8 +184,11 @@ export class LabelingState {
     // A cached state may be behind another process's appends: every outcome that depends on it
     // (a stale-revision refusal, a decision error, "nothing changed", a conflicting append) is
     // checked against a fresh read before it is answered.
-    let fresh = current === undefined;
-    current ??= await this.records.catchUp(store, streamId, undefined);
+    // Not cached: assume the stream is new (a record's first label, the common case while
+    // labeling) and let the append's `no_stream` check say otherwise — a record that has labels
+    // costs one refused append and a read, a new one no read at all.
+    let fresh = false;
+    current ??= { revision: undefined, state: emptyRecordLabels() };
     for (;;) {
       const state: Folded<RecordLabelsState> = current;
       const reread = async () => {
@@ -220,7 +231,6 @@ export class LabelingState {
 
 export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
   const labeling = new LabelingState(ctx);
-  const taskOf = async (projectId: string, taskId: string) => requireTask((await labeling.project(projectId)).config, projectId, taskId);
 
   /** PUT of a whole answer (the caller's labels, or the gold decision) for one task on a record. */
   const answerRoute = (
@@ -247,7 +257,8 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       body: answerBody,
       responses: { 200: { description: 'stored', schema: commandResult } },
       async handler({ params, body, actor }) {
-        const task = await taskOf(params.id, params.taskId);
+        const fold = await labeling.project(params.id);
+        const task = requireTask(fold.config, params.id, params.taskId);
         return {
           body: await labeling.recordCommand(
             params.id,
@@ -260,6 +271,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
                 actor,
               ),
             body.expectedRevision,
+            fold,
           ),
         };
       },
@@ -483,9 +495,16 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       },
       async handler({ params, query, actor, can }) {
         await readAfter(ctx, query.after, RECORD_LABEL_VIEWS);
-        const view = await getRecordLabelsView(ctx.db, params.id, params.recordId, { viewer: actor, seesEveryone: await can('project:gold') });
-        const revision = await ctx.store.streamRevision(recordStreamId(params.id, params.recordId));
-        return { body: { revision: revision === undefined ? null : revision.toString(), ...view } };
+        const streamId = recordStreamId(params.id, params.recordId);
+        // The log's `streams` table is in this database (PostgreSQL store): the revision comes with the view.
+        const logHere = ctx.store instanceof PostgresEventStore;
+        const { streamRevision, ...view } = await getRecordLabelsView(ctx.db, params.id, params.recordId, {
+          viewer: actor,
+          seesEveryone: await can('project:gold'),
+          ...(logHere ? { streamRevisionOf: streamId } : {}),
+        });
+        const revision = logHere ? (streamRevision ?? null) : ((await ctx.store.streamRevision(streamId))?.toString() ?? null);
+        return { body: { revision, ...view } };
       },
     }),
     answerRoute('labels', {

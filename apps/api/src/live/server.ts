@@ -32,6 +32,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECORD_EVENTS = new Set(['RecordLabeled', 'GoldLabelSet', 'GoldLabelCleared']);
 const PROJECT_WIDE_EVENTS = new Set(['LabelsMerged', 'LabelRemoved', 'LabelingTaskRemoved', 'LabelingSettingsChanged']);
 const MIRRORED = [...RECORD_EVENTS, ...PROJECT_WIDE_EVENTS, 'ProjectDeleted'];
+/** how often an idle mirror (no document open) moves its checkpoint up to the projection's */
+const IDLE_ADVANCE_MS = 2000;
 
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#469990', '#9a6324', '#800000', '#808000', '#000075'];
 export function colorOf(userId: string): string {
@@ -85,6 +87,9 @@ export class LiveServer {
   private readonly log: (m: string) => void;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** documents registered so far, and the idle mirror's wake-up when the next one is */
+  private registrations = 0;
+  private documentOpened: (() => void) | undefined;
   private mirrorLoop: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -140,6 +145,7 @@ export class LiveServer {
     this.stopped = true;
     this.unsubscribe?.();
     this.wake?.();
+    this.documentOpened?.();
     clearInterval(this.sweepTimer);
     clearInterval(this.pingTimer);
     await this.mirrorLoop;
@@ -278,6 +284,8 @@ export class LiveServer {
     if (!p) {
       p = this.load(projectId, sessionId);
       this.docs.set(sessionId, p);
+      this.registrations++;
+      this.documentOpened?.();
       p.catch(() => this.docs.delete(sessionId));
     }
     return p;
@@ -398,6 +406,10 @@ export class LiveServer {
     let checkpoint = from;
     while (!this.stopped) {
       try {
+        if (this.docs.size === 0) {
+          checkpoint = await this.idle(checkpoint);
+          continue;
+        }
         let dirty = false;
         const prev = this.wake;
         this.wake = () => {
@@ -424,6 +436,34 @@ export class LiveServer {
         await this.sleep(1000);
       }
     }
+  }
+
+  /**
+   * No document open: nothing to mirror into, and a document reads what was projected when it
+   * opens. So no log reads on every append (they were a fifth of the server's statements per
+   * label with no one watching); every few seconds the checkpoint moves up to what record_labels
+   * has projected, so the first document after a long idle does not send the mirror through the
+   * whole gap. Returns when a document is registered (or after the interval).
+   */
+  private async idle(checkpoint: string): Promise<string> {
+    const registered = this.registrations;
+    const { checkpoints } = await this.ctx.waiter.waitFor(checkpoint, ['record_labels'], 0);
+    const projected = checkpoints['record_labels'];
+    // Only while no document registered meanwhile: one that loaded before `projected` was read
+    // must still get the events between its load and `projected` from the mirror.
+    const next = projected && this.docs.size === 0 && this.registrations === registered && hasReached(projected, checkpoint) ? projected : checkpoint;
+    if (this.stopped || this.docs.size > 0) return next;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.documentOpened = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, IDLE_ADVANCE_MS);
+      timer.unref();
+      this.documentOpened = done;
+    });
+    return next;
   }
 
   private async mirrorBatch(events: readonly Recorded[]): Promise<void> {

@@ -146,11 +146,12 @@ export async function getRecordLabelsView(
   sql: SqlExecutor,
   projectId: string,
   recordId: string,
-  options: { viewer: string; seesEveryone: boolean },
-): Promise<RecordLabelsView> {
-  const r = await sql.query<{ blind: boolean; labels: LabelTuple[] | null; reference: ReferenceTuple[] | null; comments: CommentTuple[] | null }>(
+  options: { viewer: string; seesEveryone: boolean; /** also the revision of this event stream (same query; the log's `streams` table) */ streamRevisionOf?: string },
+): Promise<RecordLabelsView & { streamRevision?: string | null }> {
+  const r = await sql.query<{ blind: boolean; labels: LabelTuple[] | null; reference: ReferenceTuple[] | null; comments: CommentTuple[] | null; revision: string | null }>(
     `select
        coalesce((select blind_labeling from rm_labeling_settings where project_id = $1), false) as blind,
+       ${options.streamRevisionOf !== undefined ? '(select revision::text from streams where stream_id = $3)' : 'null::text'} as revision,
        (select json_agg(json_build_array(task_id, source, annotator, label_id, span_start, span_end, token_start, token_end, labeled_at)
                         order by task_id, source, annotator, span_start nulls first, label_id)
           from rm_record_labels where project_id = $1 and record_id = $2) as labels,
@@ -158,7 +159,7 @@ export async function getRecordLabelsView(
           from rm_reference where project_id = $1 and record_id = $2) as reference,
        (select json_agg(json_build_array(id::text, author, body, created_at) order by created_at, id)
           from rm_comments where project_id = $1 and record_id = $2) as comments`,
-    [projectId, recordId],
+    options.streamRevisionOf !== undefined ? [projectId, recordId, options.streamRevisionOf] : [projectId, recordId],
   );
   const row = r.rows[0]!;
   const onlyAnnotator = row.blind && !options.seesEveryone ? options.viewer : undefined;
@@ -178,5 +179,6 @@ export async function getRecordLabelsView(
     answers: [...answers.values()],
     reference: onlyAnnotator !== undefined ? [] : (row.reference ?? []).map(([taskId, basis, disagreement, annotators]) => ({ taskId, basis, disagreement, annotators })),
     comments: (row.comments ?? []).map(([id, author, body, createdAt]) => ({ id, author, body, createdAt: new Date(createdAt).toISOString() })),
+    ...(options.streamRevisionOf !== undefined ? { streamRevision: row.revision } : {}),
   };
 }
