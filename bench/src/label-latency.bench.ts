@@ -13,6 +13,7 @@
  *   npm run bench:label-latency -- [--backends pglite-disk,postgres] [--rate 200] [--seconds 30] [--runs 3] [--client child|in-process] [--auth-cache-ms 2000]
  */
 import { fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig, platformOn } from '@refinery/runtime';
 import { startProjector } from '@refinery/projector-app';
 import { startApiServer } from '@refinery/api';
@@ -41,6 +42,10 @@ interface LoadSpec {
 }
 interface LoadResult {
   latencies: number[];
+  /** PUT sent → PUT answered (the write alone, before the read-your-writes GET) */
+  putLatencies: number[];
+  /** CPU time of the load generator */
+  cpuMs: number;
   errors: number;
   elapsed: number;
   firstErrors: string[];
@@ -77,6 +82,8 @@ async function setupCall(url: string, method: string, path: string, body?: unkno
 /** One writer per simulated annotator, each on its own records (no 409s), paced to the total rate. */
 async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
+  const putLatencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const firstErrors: string[] = [];
   let errors = 0;
   const total = spec.rate * spec.seconds;
@@ -92,6 +99,7 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
         const t0 = performance.now();
         try {
           const put = (await call(spec.url, 'PUT', `/api/projects/${spec.projectId}/records/${record}/labels/${spec.taskId}`, { labelIds: [spec.labels[i % 2]!] })) as { position: string };
+          putLatencies.push(performance.now() - t0);
           await call(spec.url, 'GET', `/api/projects/${spec.projectId}/records/${record}/labels?after=${put.position}`);
           latencies.push(performance.now() - t0);
         } catch (err) {
@@ -103,7 +111,8 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
     if (inflight.length > ANNOTATORS * 20) await inflight.shift();
   }
   await Promise.all(inflight);
-  return { latencies, errors, elapsed: (performance.now() - started) / 1000, firstErrors };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { latencies, putLatencies, cpuMs: (cpu.user + cpu.system) / 1000, errors, elapsed: (performance.now() - started) / 1000, firstErrors };
 }
 
 function loadInChild(spec: LoadSpec): Promise<LoadResult> {
@@ -120,8 +129,25 @@ function loadInChild(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** Counts the SQL statements the product sends (a transaction's BEGIN/COMMIT count as one). */
-function countStatements(db: SqlDatabase): { count: number } {
-  const counter = { count: 0 };
+function countStatements(db: SqlDatabase): { count: number; byText: Map<string, { n: number; ms: number }> } {
+  const counter = { count: 0, byText: new Map<string, { n: number; ms: number }>() };
+  // --statement-profile: count and time (as seen by the client) each statement, keyed by its first words
+  const profile = process.argv.includes('--statement-profile');
+  const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
+    if (!profile) return p;
+    const t0 = performance.now();
+    // the statement's first words and the product function that sent it (the same text is sent from several places)
+    const caller = (new Error().stack ?? '')
+      .split('\n')
+      .find((l) => /(libs|apps)\//.test(l) && !/event-store\.ts|pg-driver\.ts|pglite-driver\.ts/.test(l));
+    const key = `${sql.replace(/\s+/g, ' ').trim().slice(0, 60)} @ ${caller?.trim().replace(/^at /, '').replace(/\(.*\/(libs|apps)\//, '(') ?? '?'}`;
+    return p.finally(() => {
+      const e = counter.byText.get(key) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      counter.byText.set(key, e);
+    });
+  };
   const wrap = (x: SqlExecutor) => {
     const query = x.query.bind(x);
     const exec = x.exec.bind(x);
@@ -129,11 +155,11 @@ function countStatements(db: SqlDatabase): { count: number } {
     const w = x as { -readonly [K in keyof SqlExecutor]: SqlExecutor[K] };
     w.query = ((sql: string, params?: readonly unknown[]) => {
       counter.count++;
-      return query(sql, params);
+      return timed(sql, query(sql, params));
     }) as SqlExecutor['query'];
     w.exec = (sql: string) => {
       counter.count++;
-      return exec(sql);
+      return timed(sql, exec(sql));
     };
     w.transaction = <T>(work: (tx: SqlExecutor) => Promise<T>) => {
       counter.count++;
@@ -149,6 +175,28 @@ function countStatements(db: SqlDatabase): { count: number } {
   const wrapped = new WeakSet<SqlExecutor>();
   wrap(db);
   return counter;
+}
+
+/**
+ * CPU time of the benchmark's PostgreSQL cluster (/proc; the server is local): its postmaster
+ * (with the children it reaped) and every process titled with the cluster's name, so that other
+ * clusters on the machine do not count.
+ */
+function postgresCpuMs(cluster: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (!cmdline.startsWith(`postgres: ${cluster}:`) && !(cmdline.includes('bin/postgres') && cmdline.includes(`/${cluster}/`))) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime stime cutime cstime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 async function run(backend: BackendName, rate: number, seconds: number, client: 'child' | 'in-process') {
@@ -174,10 +222,19 @@ async function run(backend: BackendName, rate: number, seconds: number, client: 
     await call(api.url, 'GET', `/api/projects/${project.id}/records?limit=1&after=${imported.position}`);
     const spec: LoadSpec = { url: api.url, projectId: project.id, taskId: task.id, labels, rate, seconds };
     const statementsBefore = statements.count;
+    statements.byText.clear();
     const cpuBefore = process.cpuUsage();
+    const cluster = backend === 'postgres' ? (await bench.db.query<{ name: string }>("select current_setting('cluster_name') as name")).rows[0]?.name ?? '' : '';
+    const pgBefore = postgresCpuMs(cluster);
     const result = client === 'child' ? await loadInChild(spec) : await generateLoad(spec);
     const cpu = process.cpuUsage(cpuBefore);
+    const pgCpu = postgresCpuMs(cluster) - pgBefore;
     for (const e of result.firstErrors) note(e);
+    if (statements.byText.size) {
+      const labels = Math.max(1, result.latencies.length);
+      const top = [...statements.byText].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30);
+      console.log(markdownTable(['statement', 'per label', 'ms per label'], top.map(([k, v]) => [k.replaceAll('|', '/'), round(v.n / labels, 2), round(v.ms / labels, 3)])));
+    }
     const writes = result.latencies.length;
     return {
       backend,
@@ -192,6 +249,10 @@ async function run(backend: BackendName, rate: number, seconds: number, client: 
       max: round(Math.max(...result.latencies), 1),
       statementsPerLabel: round((statements.count - statementsBefore) / Math.max(1, writes + result.errors), 1),
       cpuMsPerLabel: round((cpu.user + cpu.system) / 1000 / Math.max(1, writes + result.errors), 2),
+      putP50: round(percentile(result.putLatencies, 50), 1),
+      putP99: round(percentile(result.putLatencies, 99), 1),
+      postgresCpuMsPerLabel: backend === 'postgres' ? round(pgCpu / Math.max(1, writes + result.errors), 2) : null,
+      clientCpuMsPerLabel: round(result.cpuMs / Math.max(1, writes + result.errors), 2),
     };
   } finally {
     await api.close();
