@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { WrongExpectedRevisionError } from '../store.ts';
 import { eventStoreContract, contractCatalog } from '../testing/contract.ts';
+import { openPostgres } from './pg-driver.ts';
 import { testBackends } from '../testing/databases.ts';
 import { PostgresEventStore } from './event-store.ts';
 import type { SqlDatabase } from '../sql.ts';
@@ -26,3 +31,42 @@ for (const backend of testBackends()) {
     },
   });
 }
+
+// Appends are announced to other processes by NOTIFY, sent by the append statement itself.
+const serverUrl = process.env.TEST_DATABASE_URL;
+describe.skipIf(!serverUrl)('postgres server: appends reach stores in other processes', () => {
+  it('an append through one pool wakes a store on another pool, which then reads it', async () => {
+    const name = `refinery_t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const u = new URL(serverUrl!);
+    u.pathname = `/${name}`;
+    const [dbA, dbB] = [await openPostgres(u.toString(), { maxConnections: 2 }), await openPostgres(u.toString(), { maxConnections: 2 })];
+    const a = await PostgresEventStore.open(dbA, { catalog: contractCatalog });
+    const b = await PostgresEventStore.open(dbB, { catalog: contractCatalog });
+    try {
+      const before = await b.head();
+      let woken = 0;
+      const announced = new Promise<void>((resolve) => b.onAppended(() => (woken++, resolve())));
+      const r = await a.append('notify-1', [{ type: 'ContractTicked', data: { n: 1 } }], { actor: 'test', expectedRevision: 'no_stream' });
+      await Promise.race([announced, new Promise((_, reject) => setTimeout(() => reject(new Error('no NOTIFY within 5 s')), 5000))]);
+      expect(woken).toBeGreaterThanOrEqual(1);
+      const read = await b.readAll(before);
+      expect(read.events.map((e) => e.position)).toEqual([r.position]);
+      // A refused append (stale revision) announces nothing and writes nothing.
+      woken = 0;
+      await expect(a.append('notify-1', [{ type: 'ContractTicked', data: { n: 2 } }], { actor: 'test', expectedRevision: 5n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(woken).toBe(0);
+      expect(await b.readStream('notify-1')).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+      await dbA.close();
+      await dbB.close();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+});

@@ -65,9 +65,91 @@ export class PostgresEventStore implements EventStore {
   }
 
   async append<E extends Event>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions): Promise<AppendResult> {
-    const result = await this.db.transaction((tx) => this.appendIn(tx, streamId, events, options));
+    const result = await this.appendAlone(streamId, events, options);
     this.appended.emit('appended');
     return result;
+  }
+
+  /**
+   * An append outside a caller's transaction, as one statement: lock the stream row, check the
+   * expected revision, insert the events, move or create the stream row and notify — one round
+   * trip where a transaction took five (begin, lock, insert, advance, commit); a label write is
+   * mostly this. A statement is atomic on its own, so any conflict aborts all of it: an event id
+   * already in the log (a retry: answered as the first append was) or a concurrent first append
+   * to the same new stream (a revision conflict).
+   */
+  private async appendAlone<E extends Event>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const expected = options.expectedRevision ?? 'any';
+    const prepared = events.map((e) => {
+      const { data, schema } = this.catalog.prepare(e.type, e.data);
+      return { id: e.id ?? randomUUID(), type: e.type, data, schema };
+    });
+    const meta = {
+      actor: options.actor,
+      at: this.now().toISOString(),
+      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+      ...(options.causationId ? { causationId: options.causationId } : {}),
+    };
+    const rows = prepared.map((e, i) => ({ id: e.id, ord: i + 1, type: e.type, schema: e.schema, data: e.data }));
+    const kind = typeof expected === 'bigint' ? 'revision' : expected;
+    // Other processes learn of appends through NOTIFY; PGlite has no other processes.
+    const notify = this.db.dialect === 'pg' ? `notified as (select pg_notify('${NOTIFY_CHANNEL}', '') from inserted limit 1),` : '';
+    let result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await this.db.query<{ current: string; present: boolean; accepted: number; tx: string | null; seq: string | null; revision: string | null }>(
+          `with cur as materialized (select revision from streams where stream_id = $3 for update),
+           base as materialized (select coalesce((select revision from cur), -1) as current, exists (select 1 from cur) as present),
+           ok as materialized (
+             select current, present from base
+             where case $5::text when 'any' then true when 'no_stream' then not present when 'stream_exists' then present
+                   else present and current = $6::bigint end
+           ),
+           inserted as (
+             insert into events (id, stream_id, revision, type, schema, data, meta)
+             select x.id, $3, ok.current + x.ord, x.type, x.schema, x.data, $2::jsonb
+             from ok, jsonb_to_recordset($1::jsonb) as x(id uuid, ord bigint, type text, schema integer, data jsonb)
+             order by x.ord
+             returning tx_id, position, revision
+           ),
+           advanced as (update streams set revision = ok.current + $4 from ok where stream_id = $3 and ok.present returning 1),
+           created as (insert into streams (stream_id, revision) select $3, ok.current + $4 from ok where not ok.present returning 1),
+           ${notify}
+           done as (select (select count(*) from advanced) + (select count(*) from created)${notify ? ' + (select count(*) from notified) * 0' : ''} as n)
+           select base.current::text as current, base.present, (select count(*) from ok)::int as accepted,
+                  i.tx_id::text as tx, i.position::text as seq, i.revision::text as revision, done.n
+           from base cross join done left join inserted i on true
+           order by i.position`,
+          [JSON.stringify(rows), JSON.stringify(meta), streamId, prepared.length, kind, typeof expected === 'bigint' ? expected.toString() : null],
+        );
+      } catch (err) {
+        const constraint = (err as { code?: string; constraint?: string }).code === '23505' ? (err as { constraint?: string }).constraint : undefined;
+        if (constraint === 'events_id_key') {
+          // A retried append that already landed: answer it as it was (or refuse ids used elsewhere).
+          const replay = await this.previousAppend(this.db, streamId, prepared);
+          if (replay) return replay;
+          throw new IdempotencyConflictError(prepared.map((e) => e.id));
+        }
+        if (constraint === 'events_stream_id_revision_key' || constraint === 'streams_pkey') {
+          // Another first append to this new stream committed while this one waited for it: with
+          // 'any' this one goes after it (the row exists now, so the next try locks it).
+          if (expected === 'any' && attempt < 3) continue;
+          throw new WrongExpectedRevisionError(streamId, expected, await this.streamRevision(streamId));
+        }
+        throw err;
+      }
+      break;
+    }
+    const head = result.rows[0]!;
+    if (head.accepted === 0) {
+      // A retried append that already landed fails the revision check: answer it as it was.
+      const replay = await this.previousAppend(this.db, streamId, prepared);
+      if (replay) return replay;
+      throw new WrongExpectedRevisionError(streamId, expected, head.present ? BigInt(head.current) : undefined);
+    }
+    const last = result.rows[result.rows.length - 1]!;
+    return { revision: BigInt(last.revision!), position: formatPosition({ tx: BigInt(last.tx!), seq: BigInt(last.seq!) }) };
   }
 
   async transaction<T>(work: (appender: Appender) => Promise<T>): Promise<T> {
