@@ -145,7 +145,10 @@ export class ProjectionRunner {
     });
   }
 
-  /** In-process view of how far each projection has read (at least its persisted checkpoint). */
+  /**
+   * In-process view of how far each projection this process holds the lease of has read (at
+   * least its persisted checkpoint); projections held elsewhere are absent.
+   */
   localCheckpoints(): ReadonlyMap<string, string> {
     return this.memory;
   }
@@ -190,6 +193,8 @@ export class ProjectionRunner {
           const stored = await this.acquire(p);
           if (stored === undefined) {
             checkpoint = persisted = undefined;
+            // Not ours: waiters must not take this process's view for the projection's.
+            this.memory.delete(p.name);
             await this.sleep(p.name, Math.min(this.leaseMs / 3, 1000));
             continue;
           }
@@ -201,6 +206,7 @@ export class ProjectionRunner {
             persistedAt = Date.now();
           }
           leaseRenewedAt = Date.now();
+          if (!this.memory.has(p.name)) this.memory.set(p.name, checkpoint);
         }
         if (this.rebuildRequests.has(p.name)) {
           checkpoint = persisted = await this.reset(p);
@@ -264,6 +270,7 @@ export class ProjectionRunner {
         await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         checkpoint = undefined; // re-read it from the table: the batch did not commit
+        if (err instanceof LeaseLostError) this.memory.delete(p.name);
         if (this.stopped) break;
         if (!(err instanceof LeaseLostError)) {
           const message = err instanceof Error ? err.message : String(err);

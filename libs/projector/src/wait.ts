@@ -8,6 +8,8 @@ export interface CatchUpResult {
 
 /** how long an in-process runner's checkpoints must stand still before the table is polled again */
 const LOCAL_QUIET_MS = 250;
+/** how often the table is looked at while the local runner holds every awaited projection */
+const HELD_LOCALLY_POLL_MS = 1000;
 
 /**
  * Read-your-writes: waits until the named projections have passed a log position. Works
@@ -21,14 +23,7 @@ export class CatchUpWaiter {
     private readonly pollMs = 50,
     /** an in-process runner's checkpoints, which may be ahead of the table */
     private readonly localCheckpoints?: () => ReadonlyMap<string, string>,
-  ) {
-    // Remembers when this process's runner last committed anything (see `waitFor`).
-    this.subscribeAdvanced?.(() => {
-      this.advancedAt = Date.now();
-    });
-  }
-
-  private advancedAt = -Infinity;
+  ) {}
 
   async waitFor(position: string, projections: readonly string[], timeoutMs: number): Promise<CatchUpResult> {
     parsePosition(position); // throws InvalidPositionError on garbage
@@ -58,12 +53,15 @@ export class CatchUpWaiter {
           localMovedAt = Date.now();
         }
         const localQuiet = signature === undefined || Date.now() - localMovedAt >= LOCAL_QUIET_MS;
-        if (known === undefined && signature !== undefined && !signature.split(',').includes('') && Date.now() - this.advancedAt < LOCAL_QUIET_MS) {
-          // The local runner is projecting right now and has all of them: start by waiting on it.
-          known = {};
+        // The local runner holds all of them (it lists only projections it holds the lease of):
+        // wait on its wake-ups and look at the table only now and then, should the lease move.
+        const localHoldsAll = signature !== undefined && !signature.split(',').includes('');
+        if (known === undefined && localHoldsAll) {
+          known = Object.fromEntries(projections.map((name) => [name, this.localCheckpoints!().get(name)!]));
           askedAt = Date.now();
         }
-        if (known === undefined || (localQuiet && Date.now() - askedAt >= this.pollMs)) {
+        const tablePollMs = localHoldsAll ? HELD_LOCALLY_POLL_MS : this.pollMs;
+        if (known === undefined || (localQuiet && Date.now() - askedAt >= tablePollMs)) {
           askedAt = Date.now();
           known = await this.checkpoints(projections);
         }
