@@ -18,7 +18,7 @@ import {
   type RecordLabelCommand,
   type RecordLabelsState,
 } from '@refinery/domain';
-import { getLabelingConfig, getProject, getRecord, getRecordLabelsView } from '@refinery/read-models';
+import { getLabelingConfig, getProject, getRecord, getRecordAndStreamRevision, getRecordLabelsView, type RecordView } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute, type AnyRoute, type Permission } from '../http/routes.ts';
@@ -150,13 +150,26 @@ export class LabelingState {
   constructor(private readonly ctx: Pick<ApiContext, 'store' | 'db'>) {}
 
   /** The project and its labeling configuration, current as of the project stream's revision now. */
-  async project(projectId: string): Promise<ProjectFold> {
+  async project(projectId: string, known?: { revision: bigint | undefined }): Promise<ProjectFold> {
     const streamId = projectStreamId(projectId);
     const cached = this.projects.get(streamId);
-    const revision = await this.ctx.store.streamRevision(streamId);
+    const revision = known ? known.revision : await this.ctx.store.streamRevision(streamId);
     if (cached && cached.revision === revision) return cached.state;
     const usable = cached && cached.revision !== undefined && revision !== undefined && cached.revision < revision ? cached : undefined;
     return (await this.projects.catchUp(this.ctx.store, streamId, usable)).state;
+  }
+
+  /**
+   * What a label write on a record reads first: the project (its stream revision) and the record,
+   * in one query where the log is in this database.
+   */
+  async projectAndRecord(projectId: string, recordId: string): Promise<{ fold: ProjectFold; record: RecordView | undefined }> {
+    if (this.ctx.store instanceof PostgresEventStore) {
+      const { record, streamRevision } = await getRecordAndStreamRevision(this.ctx.db, projectId, recordId, projectStreamId(projectId));
+      return { fold: await this.project(projectId, { revision: streamRevision }), record };
+    }
+    const [fold, record] = await Promise.all([this.project(projectId), getRecord(this.ctx.db, projectId, recordId)]);
+    return { fold, record };
   }
 
   /** Label commands append to the record's own stream, checked against the project's configuration. */
@@ -166,13 +179,13 @@ export class LabelingState {
     actor: string,
     build: (text: (attribute: string | null) => string | null) => RecordLabelCommand,
     expected?: string,
-    /** the project as this request already read it (one revision lookup per request, not two) */
-    fold?: ProjectFold,
+    /** the project and record as this request already read them (`projectAndRecord`) */
+    read?: { fold: ProjectFold; record: RecordView | undefined },
   ) {
     const { store, db } = this.ctx;
-    const { project, config } = fold ?? (await this.project(projectId));
+    const { project, config } = read?.fold ?? (await this.project(projectId));
     assertProjectActive(project, projectId);
-    const record = await getRecord(db, projectId, recordId);
+    const record = read ? read.record : await getRecord(db, projectId, recordId);
     if (!record) throw new HttpError(404, 'record_not_found', `record ${recordId} does not exist in project ${projectId}`, { projectId, recordId });
     const text = (attribute: string | null) => {
       const value = attribute ? record.values[attribute] : undefined;
@@ -257,8 +270,8 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
       body: answerBody,
       responses: { 200: { description: 'stored', schema: commandResult } },
       async handler({ params, body, actor }) {
-        const fold = await labeling.project(params.id);
-        const task = requireTask(fold.config, params.id, params.taskId);
+        const read = await labeling.projectAndRecord(params.id, params.recordId);
+        const task = requireTask(read.fold.config, params.id, params.taskId);
         return {
           body: await labeling.recordCommand(
             params.id,
@@ -271,7 +284,7 @@ export function labelingRoutes(ctx: ApiContext): AnyRoute[] {
                 actor,
               ),
             body.expectedRevision,
-            fold,
+            read,
           ),
         };
       },

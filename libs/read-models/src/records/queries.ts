@@ -52,6 +52,31 @@ export async function getRecord(sql: SqlExecutor, projectId: string, id: string)
   return row ? { id: row.id, seq: Number(row.seq), values: row.values } : undefined;
 }
 
+/**
+ * A record and the revision of an event stream in one query (the log's `streams` table is in the
+ * same database with the PostgreSQL event store): a label write needs both, the record for its
+ * text and the project stream's revision to know its cached configuration is current.
+ */
+export async function getRecordAndStreamRevision(
+  sql: SqlExecutor,
+  projectId: string,
+  id: string,
+  streamId: string,
+): Promise<{ record: RecordView | undefined; streamRevision: bigint | undefined }> {
+  const r = await sql.query<{ revision: string | null; id: string | null; seq: string | null; values: Record<string, AttributeValue> | null }>(
+    `select s.revision::text as revision, r.id, r.seq::text as seq, r."values"
+     from (select 1) one
+     left join streams s on s.stream_id = $3
+     left join rm_records r on r.project_id = $1 and r.id = $2`,
+    [projectId, id, streamId],
+  );
+  const row = r.rows[0]!;
+  return {
+    record: row.id !== null ? { id: row.id, seq: Number(row.seq), values: row.values! } : undefined,
+    streamRevision: row.revision !== null ? BigInt(row.revision) : undefined,
+  };
+}
+
 /** Which of these ids already exist in the project (for primary-key imports). */
 export async function existingRecordIds(sql: SqlExecutor, projectId: string, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
