@@ -55,7 +55,7 @@ interface LoadResult {
 /** Keep-alive connections for the load: Node's `fetch` (undici) cost the load generator ~2 ms of CPU per label. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function call(url: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<Record<string, unknown>> {
+function call(url: string, method: string, path: string, body?: unknown, type = 'application/json', retry = true): Promise<Record<string, unknown>> {
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -83,7 +83,12 @@ function call(url: string, method: string, path: string, body?: unknown, type = 
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed while idle: send again once on a new one (as
+      // browsers do; the Node docs' `reusedSocket` pattern). PUT and GET are idempotent here.
+      if (retry && req.reusedSocket && err.code === 'ECONNRESET') call(url, method, path, body, type, false).then(resolve, reject);
+      else reject(err);
+    });
     req.end(payload);
   });
 }
