@@ -5,8 +5,9 @@
  *   npm run bench:as-of -- --events 1000000 --records 100000 --annotators 20 --other-share 0.1 --backend postgres --points 0.5,1
  *
  * Fills the log (bench/src/lib/audit-log.ts), then opens `openAsOf` for the bench project at each
- * point (a fraction of the log, by time) — a fresh in-memory PGlite with every read model, the
- * project's events replayed into it — and times it from the call until the view is ready (no
+ * point (a fraction of the log, by time) — a disposable database with every read model (a schema of
+ * its own on the server backend, in-memory PGlite otherwise), the project's events replayed into
+ * it — and times it from the call until the view is ready (no
  * cache hit: every point is a different position). Target: ≤ 30 s in a 1M-event log.
  */
 import { PostgresEventStore, catalog } from '@refinery/events';
