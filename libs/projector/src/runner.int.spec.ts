@@ -113,6 +113,42 @@ for (const backend of testBackends()) {
       expect(await counts(a.table, stream)).toEqual({ total: 300, distinct: 300 });
     });
 
+    it('a projection with coalesceMs gathers events appended meanwhile into one batch; one without applies them as they come', async () => {
+      const batches = new Map<string, number[]>();
+      const sizes = (name: string, coalesceMs?: number): Projection => ({
+        name,
+        version: 1,
+        handles: ['ContractTicked'],
+        ...(coalesceMs ? { coalesceMs } : {}),
+        async setup() {},
+        async reset() {},
+        async apply(_tx, events) {
+          batches.set(name, [...(batches.get(name) ?? []), events.length]);
+        },
+      });
+      const runner = new ProjectionRunner(db, store, [sizes('gathered', 400), sizes('eager')], { pollIntervalMs: 20, log: () => undefined });
+      await runner.start();
+      const waiter = new CatchUpWaiter(db, (l) => runner.onAdvanced(l), 20, () => runner.localCheckpoints());
+      const stream = `c:${randomUUID()}`;
+      const first = await store.append(stream, [{ type: 'ContractTicked', data: { n: 0 } }], { actor: 't' });
+      expect((await waiter.waitFor(first.position, ['gathered', 'eager'], 10_000)).caughtUp).toBe(true);
+      const before = { gathered: batches.get('gathered')!.length, eager: batches.get('eager')!.length };
+      let last = first.position;
+      for (let i = 1; i <= 6; i++) {
+        last = (await store.append(stream, [{ type: 'ContractTicked', data: { n: i } }], { actor: 't' })).position;
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      expect((await waiter.waitFor(last, ['gathered', 'eager'], 10_000)).caughtUp).toBe(true);
+      await runner.stop();
+      const gathered = batches.get('gathered')!.slice(before.gathered);
+      const eager = batches.get('eager')!.slice(before.eager);
+      expect(gathered.reduce((a, b) => a + b, 0)).toBe(6);
+      expect(eager.reduce((a, b) => a + b, 0)).toBe(6);
+      // six appends 30 ms apart inside one 400-ms interval: gathered in one or two batches
+      expect(gathered.length).toBeLessThanOrEqual(2);
+      expect(eager.length).toBeGreaterThan(gathered.length);
+    });
+
     it('rebuild replays the log into an identical read model (idempotent)', async () => {
       const { projection, table } = countingProjection('rebuildable');
       const runner = new ProjectionRunner(db, store, [projection], { pollIntervalMs: 20, log: () => undefined });

@@ -266,8 +266,9 @@ export class ProjectionRunner {
         persistedAt = leaseRenewedAt = Date.now();
         this.memory.set(p.name, checkpoint);
         this.events.emit('advanced');
+        if (p.coalesceMs && batch.events.length < baseLimit && !this.stopped) await new Promise((resolve) => setTimeout(resolve, p.coalesceMs));
         // PGlite answers without real I/O: yield so a long catch-up does not starve the HTTP server.
-        await new Promise((resolve) => setImmediate(resolve));
+        else await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         checkpoint = undefined; // re-read it from the table: the batch did not commit
         if (err instanceof LeaseLostError) this.memory.delete(p.name);

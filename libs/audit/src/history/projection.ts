@@ -15,6 +15,8 @@ export const historyProjection: Projection = {
   version: 1,
   handles: catalog.types,
   batchSize: 1000,
+  // Read by people browsing history, not by a writer waiting for its own write: gather events.
+  coalesceMs: 100,
   async setup(sql) {
     await sql.exec(`
       create table if not exists audit_history (

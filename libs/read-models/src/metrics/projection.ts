@@ -17,6 +17,8 @@ export const metricsProjection: Projection = {
   name: 'metrics',
   version: 2,
   handles: ['RecordLabeled', 'GoldLabelSet', 'LabelingTaskRemoved', 'ProjectDeleted'],
+  // Dashboards, not a writer waiting for its own write: gather events between batches.
+  coalesceMs: 100,
   async setup(sql) {
     await sql.exec(`
       create table if not exists rm_label_activity (
