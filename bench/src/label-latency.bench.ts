@@ -10,7 +10,11 @@
  * Besides latency it reports what one label costs the product: SQL statements (API and projector
  * together, idle polling included) and CPU time of this process per label.
  *
- *   npm run bench:label-latency -- [--backends pglite-disk,postgres] [--rate 200] [--seconds 30] [--runs 3] [--client child|in-process] [--auth-cache-ms 2000]
+ *   npm run bench:label-latency -- [--backends pglite-disk,postgres] [--rate 200] [--seconds 30] [--warmup 2] [--runs 3] [--client child|in-process] [--auth-cache-ms 2000]
+ *
+ * `--warmup`: seconds at the same rate before measuring ("sustained": a fresh process and database
+ * first warm up — JIT, caches, first plans; `maxBySecond` in the JSON shows the measured seconds).
+ * Statements and CPU per label count the warm-up writes too.
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -40,9 +44,15 @@ interface LoadSpec {
   labels: string[];
   rate: number;
   seconds: number;
+  /** seconds at the same rate before measuring (a fresh process and database warm up: JIT, caches, first plans) */
+  warmup: number;
 }
 interface LoadResult {
+  /** writes during the warm-up (not in the latencies) */
+  warmupWrites: number;
   latencies: number[];
+  /** when each of `latencies` started, in ms after the load began */
+  startedAt: number[];
   /** PUT sent → PUT answered (the write alone, before the read-your-writes GET) */
   putLatencies: number[];
   /** CPU time of the load generator */
@@ -113,12 +123,16 @@ async function setupCall(url: string, method: string, path: string, body?: unkno
 /** One writer per simulated annotator, each on its own records (no 409s), paced to the total rate. */
 async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
+  const startedAt: number[] = [];
   const putLatencies: number[] = [];
   const cpuBefore = process.cpuUsage();
   const firstErrors: string[] = [];
   let errors = 0;
-  const total = spec.rate * spec.seconds;
+  const warm = Math.round(spec.rate * spec.warmup);
+  const total = warm + spec.rate * spec.seconds;
+  let warmupWrites = 0;
   const started = performance.now();
+  const measuredFrom = started + (warm * 1000) / spec.rate;
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / spec.rate;
@@ -130,9 +144,15 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
         const t0 = performance.now();
         try {
           const put = (await call(spec.url, 'PUT', `/api/projects/${spec.projectId}/records/${record}/labels/${spec.taskId}`, { labelIds: [spec.labels[i % 2]!] })) as { position: string };
-          putLatencies.push(performance.now() - t0);
+          const putDone = performance.now();
           await call(spec.url, 'GET', `/api/projects/${spec.projectId}/records/${record}/labels?after=${put.position}`);
+          if (i < warm) {
+            warmupWrites++;
+            return;
+          }
+          putLatencies.push(putDone - t0);
           latencies.push(performance.now() - t0);
+          startedAt.push(t0 - measuredFrom);
         } catch (err) {
           errors++;
           if (firstErrors.length < 5) firstErrors.push(String(err));
@@ -143,7 +163,7 @@ async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   await Promise.all(inflight);
   const cpu = process.cpuUsage(cpuBefore);
-  return { latencies, putLatencies, cpuMs: (cpu.user + cpu.system) / 1000, errors, elapsed: (performance.now() - started) / 1000, firstErrors };
+  return { warmupWrites, latencies, startedAt, putLatencies, cpuMs: (cpu.user + cpu.system) / 1000, errors, elapsed: (performance.now() - measuredFrom) / 1000, firstErrors };
 }
 
 function loadInChild(spec: LoadSpec): Promise<LoadResult> {
@@ -230,7 +250,16 @@ function postgresCpuMs(cluster: string): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-async function run(backend: BackendName, rate: number, seconds: number, client: 'child' | 'in-process') {
+function bySecond(latencies: readonly number[], startedAt: readonly number[]): number[] {
+  const max: number[] = [];
+  latencies.forEach((l, i) => {
+    const s = Math.floor(startedAt[i]! / 1000);
+    max[s] = Math.max(max[s] ?? 0, Math.round(l));
+  });
+  return Array.from(max, (m) => m ?? 0);
+}
+
+async function run(backend: BackendName, rate: number, seconds: number, warmup: number, client: 'child' | 'in-process') {
   const bench = await openBenchDatabase(backend, { maxConnections: 20 });
   const statements = countStatements(bench.db);
   const platform = await platformOn(bench.db, backend === 'postgres' ? 'server' : 'embedded');
@@ -251,7 +280,7 @@ async function run(backend: BackendName, rate: number, seconds: number, client: 
       ((await call(api.url, 'POST', `/api/projects/${project.id}/tasks/${task.id}/labels`, { name: 'ham' })) as { id: string }).id,
     ];
     await call(api.url, 'GET', `/api/projects/${project.id}/records?limit=1&after=${imported.position}`);
-    const spec: LoadSpec = { url: api.url, projectId: project.id, taskId: task.id, labels, rate, seconds };
+    const spec: LoadSpec = { url: api.url, projectId: project.id, taskId: task.id, labels, rate, seconds, warmup };
     const statementsBefore = statements.count;
     statements.byText.clear();
     const cpuBefore = process.cpuUsage();
@@ -278,12 +307,15 @@ async function run(backend: BackendName, rate: number, seconds: number, client: 
       p95: round(percentile(result.latencies, 95), 1),
       p99: round(percentile(result.latencies, 99), 1),
       max: round(Math.max(...result.latencies), 1),
-      statementsPerLabel: round((statements.count - statementsBefore) / Math.max(1, writes + result.errors), 1),
-      cpuMsPerLabel: round((cpu.user + cpu.system) / 1000 / Math.max(1, writes + result.errors), 2),
+      warmupSeconds: warmup,
+      statementsPerLabel: round((statements.count - statementsBefore) / Math.max(1, writes + result.warmupWrites + result.errors), 1),
+      cpuMsPerLabel: round((cpu.user + cpu.system) / 1000 / Math.max(1, writes + result.warmupWrites + result.errors), 2),
+      // where in the run the slow ones were: the slowest write → visible of each second
+      maxBySecond: bySecond(result.latencies, result.startedAt),
       putP50: round(percentile(result.putLatencies, 50), 1),
       putP99: round(percentile(result.putLatencies, 99), 1),
-      postgresCpuMsPerLabel: backend === 'postgres' ? round(pgCpu / Math.max(1, writes + result.errors), 2) : null,
-      clientCpuMsPerLabel: round(result.cpuMs / Math.max(1, writes + result.errors), 2),
+      postgresCpuMsPerLabel: backend === 'postgres' ? round(pgCpu / Math.max(1, writes + result.warmupWrites + result.errors), 2) : null,
+      clientCpuMsPerLabel: round(result.cpuMs / Math.max(1, writes + result.warmupWrites + result.errors), 2),
     };
   } finally {
     await api.close();
@@ -301,6 +333,7 @@ if (process.argv.includes('--client-worker')) {
   const backends = arg('backends', 'pglite-disk,postgres').split(',') as BackendName[];
   const rate = Number(arg('rate', '200'));
   const seconds = Number(arg('seconds', '30'));
+  const warmup = Number(arg('warmup', '2'));
   const runs = Number(arg('runs', '1'));
   const client = arg('client', 'child') as 'child' | 'in-process';
   const machine = machineInfo();
@@ -316,8 +349,8 @@ if (process.argv.includes('--client-worker')) {
     }
     const results: Awaited<ReturnType<typeof run>>[] = [];
     for (let i = 0; i < runs; i++) {
-      note(`${backend}: ${rate} labels/s for ${seconds} s (run ${i + 1} of ${runs}, client ${client})`);
-      const r = await run(backend, rate, seconds, client);
+      note(`${backend}: ${rate} labels/s for ${warmup} s not measured, then ${seconds} s (run ${i + 1} of ${runs}, client ${client})`);
+      const r = await run(backend, rate, seconds, warmup, client);
       emitJson({ bench: 'label-latency', ...r, loadavg: machineInfo().loadavg });
       rows.push([`${r.backend} run ${i + 1}`, r.targetRate, r.achievedRate, r.writes, r.errors, r.p50, r.p95, r.p99, r.max, r.statementsPerLabel, r.cpuMsPerLabel, r.p99 <= 50 ? 'met' : '**missed**']);
       results.push(r);
