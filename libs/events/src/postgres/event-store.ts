@@ -79,22 +79,11 @@ export class PostgresEventStore implements EventStore {
    * to the same new stream (a revision conflict).
    */
   private async appendAlone<E extends Event>(streamId: string, events: readonly NewEvent<E>[], options: AppendOptions): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('append needs at least one event');
-    const expected = options.expectedRevision ?? 'any';
-    const prepared = events.map((e) => {
-      const { data, schema } = this.catalog.prepare(e.type, e.data);
-      return { id: e.id ?? randomUUID(), type: e.type, data, schema };
-    });
-    const meta = {
-      actor: options.actor,
-      at: this.now().toISOString(),
-      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-      ...(options.causationId ? { causationId: options.causationId } : {}),
-    };
+    const { expected, prepared, meta } = this.prepare(events, options);
     const rows = prepared.map((e, i) => ({ id: e.id, ord: i + 1, type: e.type, schema: e.schema, data: e.data }));
     const kind = typeof expected === 'bigint' ? 'revision' : expected;
     // Other processes learn of appends through NOTIFY; PGlite has no other processes.
-    const notify = this.db.dialect === 'pg' ? `notified as (select pg_notify('${NOTIFY_CHANNEL}', '') from inserted limit 1),` : '';
+    const notify = this.db.dialect === 'pg';
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -114,12 +103,13 @@ export class PostgresEventStore implements EventStore {
              returning tx_id, position, revision
            ),
            advanced as (update streams set revision = ok.current + $4 from ok where stream_id = $3 and ok.present returning 1),
-           created as (insert into streams (stream_id, revision) select $3, ok.current + $4 from ok where not ok.present returning 1),
-           ${notify}
-           done as (select (select count(*) from advanced) + (select count(*) from created)${notify ? ' + (select count(*) from notified) * 0' : ''} as n)
+           created as (insert into streams (stream_id, revision) select $3, ok.current + $4 from ok where not ok.present returning 1)${
+             // a CTE that modifies nothing runs only when referenced: the select list asks for it
+             notify ? `, notified as (select pg_notify('${NOTIFY_CHANNEL}', '') from inserted limit 1)` : ''
+           }
            select base.current::text as current, base.present, (select count(*) from ok)::int as accepted,
-                  i.tx_id::text as tx, i.position::text as seq, i.revision::text as revision, done.n
-           from base cross join done left join inserted i on true
+                  i.tx_id::text as tx, i.position::text as seq, i.revision::text as revision${notify ? ', (select count(*) from notified) as notified' : ''}
+           from base left join inserted i on true
            order by i.position`,
           [JSON.stringify(rows), JSON.stringify(meta), streamId, prepared.length, kind, typeof expected === 'bigint' ? expected.toString() : null],
         );
@@ -158,19 +148,29 @@ export class PostgresEventStore implements EventStore {
     return result;
   }
 
+  /** Validates and encodes the events (the catalog's schemas) and builds the append's metadata. */
+  private prepare<E extends Event>(events: readonly NewEvent<E>[], options: AppendOptions) {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const prepared = events.map((e) => {
+      const { data, schema } = this.catalog.prepare(e.type, e.data);
+      return { id: e.id ?? randomUUID(), type: e.type, data, schema };
+    });
+    const meta = {
+      actor: options.actor,
+      at: this.now().toISOString(),
+      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
+      ...(options.causationId ? { causationId: options.causationId } : {}),
+    };
+    return { expected: options.expectedRevision ?? 'any', prepared, meta };
+  }
+
   private async appendIn<E extends Event>(
     tx: SqlExecutor,
     streamId: string,
     events: readonly NewEvent<E>[],
     options: AppendOptions,
   ): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('append needs at least one event');
-    const expected = options.expectedRevision ?? 'any';
-    const at = this.now().toISOString();
-    const prepared = events.map((e) => {
-      const { data, schema } = this.catalog.prepare(e.type, e.data);
-      return { id: e.id ?? randomUUID(), type: e.type, data, schema };
-    });
+    const { expected, prepared, meta } = this.prepare(events, options);
 
     let current = await this.lockStream(tx, streamId);
     let claimed = false;
@@ -197,12 +197,6 @@ export class PostgresEventStore implements EventStore {
     if (!claimed && current === undefined) throw new Error(`append to ${streamId}: the stream row vanished`); // rows are never deleted
     const first = current === undefined ? 0n : current + 1n;
     const last = first + BigInt(prepared.length - 1);
-    const meta = {
-      actor: options.actor,
-      at,
-      ...(options.correlationId ? { correlationId: options.correlationId } : {}),
-      ...(options.causationId ? { causationId: options.causationId } : {}),
-    };
     const rows = prepared.map((e, i) => ({
       id: e.id,
       stream_id: streamId,
