@@ -6,8 +6,6 @@ export interface CatchUpResult {
   checkpoints: Record<string, string>;
 }
 
-/** how long an in-process runner's checkpoints must stand still before the table is polled again */
-const LOCAL_QUIET_MS = 250;
 /** how often the table is looked at while the local runner holds every awaited projection */
 const HELD_LOCALLY_POLL_MS = 1000;
 
@@ -36,32 +34,21 @@ export class CatchUpWaiter {
       // answered from its checkpoints in memory: re-reading the table for each cost a query per wake.
       let known: Record<string, string> | undefined;
       let askedAt = 0;
-      let lastLocal = this.localSignature(projections);
-      let localMovedAt = Date.now();
       for (;;) {
         // This process's runner having passed the position is enough (it commits before it
         // moves): the common in-process case needs no query at all.
         const local = this.locallyReached(position, projections);
         if (local) return { caughtUp: true, checkpoints: local };
-        // A local runner that is moving these projections is the one projecting them: its
-        // wake-ups answer the wait, and the table it writes has nothing newer. The table is polled
-        // only once it has been quiet for a while (another process may own them). Under load,
-        // every waiting request polling the table had cost several queries per label.
-        const signature = this.localSignature(projections);
-        if (signature !== lastLocal) {
-          lastLocal = signature;
-          localMovedAt = Date.now();
-        }
-        const localQuiet = signature === undefined || Date.now() - localMovedAt >= LOCAL_QUIET_MS;
         // The local runner holds all of them (it lists only projections it holds the lease of):
-        // wait on its wake-ups and look at the table only now and then, should the lease move.
-        const localHoldsAll = signature !== undefined && !signature.split(',').includes('');
-        if (known === undefined && localHoldsAll) {
-          known = Object.fromEntries(projections.map((name) => [name, this.localCheckpoints!().get(name)!]));
+        // its wake-ups answer the wait, and the table it writes has nothing newer — look at the
+        // table only now and then, should the lease move. (Under load, every waiting request
+        // polling the table had cost several queries per label.)
+        const held = this.heldLocally(projections);
+        if (known === undefined && held) {
+          known = held;
           askedAt = Date.now();
         }
-        const tablePollMs = localHoldsAll ? HELD_LOCALLY_POLL_MS : this.pollMs;
-        if (known === undefined || (localQuiet && Date.now() - askedAt >= tablePollMs)) {
+        if (known === undefined || Date.now() - askedAt >= (held ? HELD_LOCALLY_POLL_MS : this.pollMs)) {
           askedAt = Date.now();
           known = await this.checkpoints(projections);
         }
@@ -83,10 +70,11 @@ export class CatchUpWaiter {
     }
   }
 
-  /** The local runner's checkpoints of these projections, as one string (undefined without a runner). */
-  private localSignature(names: readonly string[]): string | undefined {
+  /** The local runner's checkpoints of these projections, when it holds every one of them. */
+  private heldLocally(names: readonly string[]): Record<string, string> | undefined {
     const local = this.localCheckpoints?.();
-    return local ? names.map((n) => local.get(n) ?? '').join(',') : undefined;
+    if (!local || !names.every((n) => local.has(n))) return undefined;
+    return Object.fromEntries(names.map((n) => [n, local.get(n)!]));
   }
 
   /** This process's runner has passed the position for all of them. */
