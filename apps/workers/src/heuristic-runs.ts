@@ -29,6 +29,9 @@ import {
   type Vote,
 } from '@refinery/sandbox';
 
+/** Read models a heuristic run reads: its `waitFor` must wait for them. */
+export const HEURISTIC_RUN_READS = ['records', 'heuristics'] as const;
+
 export interface HeuristicRunReactorOptions {
   db: SqlExecutor;
   store: EventStore;

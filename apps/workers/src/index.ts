@@ -1,12 +1,12 @@
 import { CatchUpWaiter, ReactorRunner, type Reactor } from '@refinery/projector';
 import type { Platform } from '@refinery/runtime';
 import { closeDefaultPythonPool, type PythonPool, type SandboxLimits } from '@refinery/sandbox';
-import { heuristicRunReactor } from './heuristic-runs.ts';
+import { HEURISTIC_RUN_READS, heuristicRunReactor } from './heuristic-runs.ts';
 import { KafkaRelay, type RelayConfig } from './relay/relay.ts';
-import { weakSupervisionAutoRerunReactor, weakSupervisionReactor } from './weak-supervision.ts';
+import { WEAK_SUPERVISION_READS, weakSupervisionAutoRerunReactor, weakSupervisionReactor } from './weak-supervision.ts';
 
-export { heuristicRunReactor, deterministicId, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
-export { weakSupervisionReactor, weakSupervisionAutoRerunReactor, type WeakSupervisionReactorOptions, type WeakSupervisionAutoRerunOptions } from './weak-supervision.ts';
+export { heuristicRunReactor, deterministicId, HEURISTIC_RUN_READS, type HeuristicRunReactorOptions } from './heuristic-runs.ts';
+export { weakSupervisionReactor, weakSupervisionAutoRerunReactor, WEAK_SUPERVISION_READS, type WeakSupervisionReactorOptions, type WeakSupervisionAutoRerunOptions } from './weak-supervision.ts';
 export { computeWeakLabels, type ReferenceAnswer, type WeakSupervisionInput, type WeakSupervisionOutput } from './weak-supervision-fit.ts';
 export type { Reactor };
 export { KafkaRelay, RELAY_CHECKPOINT, type RelayConfig, type RelayOptions, type RelayState, type RelayStatus } from './relay/relay.ts';
@@ -53,7 +53,7 @@ export function defaultReactors(platform: Platform, options: WorkersOptions = {}
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.log ? { log: options.log } : {}),
       waitFor: async (position) => {
-        await waiter.waitFor(position, ['records', 'heuristics'], waitMs);
+        await waiter.waitFor(position, HEURISTIC_RUN_READS, waitMs);
       },
     }),
     weakSupervisionReactor({
@@ -62,7 +62,7 @@ export function defaultReactors(platform: Platform, options: WorkersOptions = {}
       artifacts: platform.artifacts,
       ...(options.log ? { log: options.log } : {}),
       waitFor: async (position) => {
-        await waiter.waitFor(position, ['records', 'record_labels', 'heuristics'], waitMs);
+        await waiter.waitFor(position, WEAK_SUPERVISION_READS, waitMs);
       },
     }),
     weakSupervisionAutoRerunReactor({

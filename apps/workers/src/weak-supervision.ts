@@ -30,6 +30,9 @@ import type { Reactor, ReactorSignal } from '@refinery/projector';
 import { deterministicId } from './heuristic-runs.ts';
 import { computeWeakLabels, type ReferenceAnswer } from './weak-supervision-fit.ts';
 
+/** Read models a weak-supervision run reads (the records, the reference labels, the heuristics' columns incl. crowd): its `waitFor` must wait for them. */
+export const WEAK_SUPERVISION_READS = ['records', 'record_labels', 'heuristics'] as const;
+
 export interface WeakSupervisionReactorOptions {
   db: SqlExecutor;
   store: EventStore;
