@@ -6,9 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
-import { CatchUpWaiter } from '@refinery/projector';
-import { startWorkers, weakSupervisionReactor, type WorkersHandle } from '@refinery/workers';
-import { startTestApi, type Json, type TestApi } from '../test/product.ts';
+import { startTestApi, weakSupervisionWorker, type Json, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_crowd-heuristic-int-spec-admin-token-01';
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -16,7 +14,6 @@ const IDS = ['a', 'b', 'c', 'd', 'e', 'f'];
 for (const backend of testBackends()) {
   describe(`crowd labels as a heuristic on ${backend.name}`, () => {
     let t: TestApi;
-    let workers: WorkersHandle;
     let P: string;
     let taskId: string;
     let spanTask: string;
@@ -64,22 +61,7 @@ for (const backend of testBackends()) {
       t = await startTestApi(backend, {
         adminToken: ADMIN_TOKEN,
         config: { readWaitMs: 10_000 },
-        alongside: async (p) => {
-          const waiter = new CatchUpWaiter(p.db);
-          workers = await startWorkers(p, {
-            reactors: [
-              weakSupervisionReactor({
-                db: p.db,
-                store: p.store,
-                artifacts: p.artifacts,
-                log: () => undefined,
-                waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'record_labels', 'heuristics'], 10_000)),
-              }),
-            ],
-            log: () => undefined,
-          });
-          return { stop: () => workers.stop() };
-        },
+        alongside: weakSupervisionWorker(),
       });
       P = (await ok(call('POST', '/api/projects', { name: 'Crowd heuristic' }), 201)).id;
       const jsonl = IDS.map((id) => JSON.stringify({ id, text: `text ${id}`, lang: 'en' })).join('\n');

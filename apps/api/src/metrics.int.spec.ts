@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
-import { CatchUpWaiter } from '@refinery/projector';
-import { startWorkers, weakSupervisionReactor } from '@refinery/workers';
-import { startTestApi, type Json, type TestApi } from '../test/product.ts';
+import { startTestApi, weakSupervisionWorker, type Json, type TestApi } from '../test/product.ts';
 
 const ADMIN_TOKEN = 'rfy_metrics-int-spec-admin-token-0123456';
 
@@ -69,22 +67,7 @@ for (const backend of testBackends()) {
         adminToken: ADMIN_TOKEN,
         config: { readWaitMs: 10_000 },
         // weak supervision runs in the workers
-        alongside: async (p) => {
-          const waiter = new CatchUpWaiter(p.db);
-          const workers = await startWorkers(p, {
-            reactors: [
-              weakSupervisionReactor({
-                db: p.db,
-                store: p.store,
-                artifacts: p.artifacts,
-                log: () => undefined,
-                waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'record_labels', 'heuristics'], 10_000)),
-              }),
-            ],
-            log: () => undefined,
-          });
-          return { stop: () => workers.stop() };
-        },
+        alongside: weakSupervisionWorker(),
       });
       P = (await ok(product.call('POST', '/api/projects', { name: 'Metrics' }), 201)).id;
       // the owner's membership reaches the read model asynchronously (under load it can lag the answer)

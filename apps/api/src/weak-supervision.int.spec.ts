@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '@refinery/events/testing';
 import { CatchUpWaiter } from '@refinery/projector';
-import { heuristicRunReactor, startWorkers, weakSupervisionAutoRerunReactor, weakSupervisionReactor, type WorkersHandle } from '@refinery/workers';
+import { HEURISTIC_RUN_READS, heuristicRunReactor, startWorkers, WEAK_SUPERVISION_READS, weakSupervisionAutoRerunReactor, weakSupervisionReactor, type WorkersHandle } from '@refinery/workers';
 import { fitLabelModel, labelMatrixFromDense } from '@refinery/weak-supervision';
 import { loadYoutubeComments, youtubeDataDir, YOUTUBE_LFS } from '@refinery/sandbox/testing';
 import { startTestApi, type Json, type TestApi } from '../test/product.ts';
@@ -94,7 +94,7 @@ for (const backend of testBackends()) {
                 store: p.store,
                 artifacts: p.artifacts,
                 log: () => undefined,
-                waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'heuristics'], 10_000)),
+                waitFor: async (position) => void (await waiter.waitFor(position, HEURISTIC_RUN_READS, 10_000)),
               }),
               weakSupervisionReactor({
                 db: p.db,
@@ -102,7 +102,7 @@ for (const backend of testBackends()) {
                 artifacts: p.artifacts,
                 readBatch: 7,
                 log: () => undefined,
-                waitFor: async (position) => void (await waiter.waitFor(position, ['records', 'record_labels'], 10_000)),
+                waitFor: async (position) => void (await waiter.waitFor(position, WEAK_SUPERVISION_READS, 10_000)),
               }),
               weakSupervisionAutoRerunReactor({ db: p.db, store: p.store, debounceMs: 1_000 }),
             ],

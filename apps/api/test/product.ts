@@ -1,6 +1,8 @@
 import type { TestBackend } from '@refinery/events/testing';
 import { loadConfig, platformOn, type Platform, type RuntimeConfig } from '@refinery/runtime';
+import { CatchUpWaiter } from '@refinery/projector';
 import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
+import { startWorkers, weakSupervisionReactor, WEAK_SUPERVISION_READS } from '@refinery/workers';
 import { startApiServer, type ApiServer } from '../src/server.ts';
 
 // Response bodies are checked by the tests' own assertions.
@@ -69,4 +71,24 @@ export async function startTestApi(
   // The seeded admin token works once the identity read model has it.
   for (let i = 0; i < 200 && (await product.call('GET', '/api/auth/me')).status === 401; i++) await new Promise((r) => setTimeout(r, 50));
   return product;
+}
+
+/** `alongside` for `startTestApi`: a worker that carries out weak-supervision runs, waiting for the read models they read as the product's does. */
+export function weakSupervisionWorker(): (platform: Platform) => Promise<{ stop(): Promise<void> }> {
+  return async (p) => {
+    const waiter = new CatchUpWaiter(p.db);
+    const workers = await startWorkers(p, {
+      reactors: [
+        weakSupervisionReactor({
+          db: p.db,
+          store: p.store,
+          artifacts: p.artifacts,
+          log: () => undefined,
+          waitFor: async (position) => void (await waiter.waitFor(position, WEAK_SUPERVISION_READS, 10_000)),
+        }),
+      ],
+      log: () => undefined,
+    });
+    return { stop: () => workers.stop() };
+  };
 }
