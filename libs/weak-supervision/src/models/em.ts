@@ -41,6 +41,15 @@ export interface EmConfig {
   labeledWeight?: number;
   /** EM iterations run with abstain weight 0 before switching to `abstainWeight` (default 0). */
   abstainWarmup?: number;
+  /**
+   * How "did not fire" is modelled when `modelAbstains` (default 'lf'):
+   *  - 'lf': per LF, P(abstain_j | y) (naive Bayes over every LF);
+   *  - 'class': per voted class c, one event "some LF voted c" with P(some vote c | y), and per vote
+   *    P(LF j says l | some vote l, y). LFs that vote the same class are strongly correlated (they fire
+   *    on the same records); counting each one's abstain separately over-counts "no spam rule fired"
+   *    as evidence. With 'class', `abstainWeight` w scales the "no vote for c" terms.
+   */
+  coverage?: 'lf' | 'class';
   maxIter: number;
   tol: number;
 }
@@ -55,8 +64,16 @@ export interface EmParams {
   delta: Float64Array;
   /** base[y] = Σ_j log theta[j][y][abstain] (0 without abstain modeling). */
   base: Float64Array;
-  /** theta[(j*K + y)*(K+1) + l], l = K is abstain (0 without abstain modeling). */
+  /** theta[(j*K + y)*(K+1) + l], l = K is abstain (0 without abstain modeling). coverage 'class': P(j says l | some vote l, y), abstain slot 0. */
   theta: Float64Array;
+  /**
+   * coverage 'class': groupDelta[c*K + y] = log P(some vote c | y) − w · log P(no vote c | y), added once
+   * per record for each distinct class voted; base[y] then holds w · Σ_c log P(no vote c | y).
+   * Empty (length 0) for coverage 'lf'.
+   */
+  groupDelta: Float64Array;
+  /** coverage 'class': P(some vote c | y) at [c*K + y]; empty otherwise. */
+  groupRate: Float64Array;
   iterations: number;
   logLikelihood: number;
 }
@@ -69,6 +86,36 @@ export function recordScores(p: EmParams, m: LabelMatrix, i: number, out: Float6
     const off = (m.lfs[k]! * K + m.labels[k]!) * K;
     for (let y = 0; y < K; y++) out[y] = out[y]! + p.delta[off + y]!;
   }
+  if (p.groupDelta.length > 0) addGroupTerms(p.groupDelta, m, i, K, out, 0, new Int32Array(K));
+}
+
+/**
+ * Adds groupDelta[c] once for every distinct class c voted on record i (coverage 'class').
+ * `stamp` (length K, never holding i + 1 for another record) marks the classes already added.
+ */
+function addGroupTerms(gd: Float64Array, m: LabelMatrix, i: number, K: number, out: Float64Array, o: number, stamp: Int32Array): void {
+  const e = m.indptr[i + 1]!;
+  const tag = i + 1;
+  for (let k = m.indptr[i]!; k < e; k++) {
+    const l = m.labels[k]!;
+    if (stamp[l] === tag) continue;
+    stamp[l] = tag;
+    const off = l * K;
+    for (let y = 0; y < K; y++) out[o + y] = out[o + y]! + gd[off + y]!;
+  }
+}
+
+/** Adds `w` × q[y] (or w to class y0 when q is null) to acc[c*K + y] once per distinct class c voted on record i. */
+function countGroups(acc: Float64Array, m: LabelMatrix, i: number, K: number, q: Float64Array | null, y0: number, w: number, stamp: Int32Array): void {
+  const e = m.indptr[i + 1]!;
+  const tag = -(i + 1);
+  for (let k = m.indptr[i]!; k < e; k++) {
+    const l = m.labels[k]!;
+    if (stamp[l] === tag) continue;
+    stamp[l] = tag;
+    if (q) for (let y = 0; y < K; y++) acc[l * K + y] = acc[l * K + y]! + w * q[y]!;
+    else acc[l * K + y0] = acc[l * K + y0]! + w;
+  }
 }
 
 /** All records' unnormalized log posteriors, row-major n × K. */
@@ -76,7 +123,9 @@ export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Floa
   const K = p.numClasses;
   const n = m.numRecords;
   const s = out ?? new Float64Array(n * K);
-  const { logPrior, base, delta, } = p;
+  const { logPrior, base, delta, groupDelta } = p;
+  const groups = groupDelta.length > 0;
+  const stamp = new Int32Array(K);
   const { indptr, lfs, labels } = m;
   for (let i = 0; i < n; i++) {
     const o = i * K;
@@ -86,6 +135,7 @@ export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Floa
       const off = (lfs[k]! * K + labels[k]!) * K;
       for (let y = 0; y < K; y++) s[o + y] = s[o + y]! + delta[off + y]!;
     }
+    if (groups) addGroupTerms(groupDelta, m, i, K, s, o, stamp);
   }
   return s;
 }
@@ -95,6 +145,63 @@ interface Counts {
   votes: Float64Array;
   /** Q[y] = Σ_i q_iy */
   total: Float64Array;
+  /** coverage 'class': G[c*K + y] = Σ_{i with a vote for c} q_iy */
+  groups: Float64Array;
+}
+
+/** Share of records with at least one vote for class c, per c. */
+function groupMarginals(m: LabelMatrix, K: number): Float64Array {
+  const g = new Float64Array(K * K);
+  const stamp = new Int32Array(K);
+  for (let i = 0; i < m.numRecords; i++) countGroups(g, m, i, K, null, 0, 1, stamp);
+  const r = new Float64Array(K);
+  const n = Math.max(m.numRecords, 1);
+  for (let c = 0; c < K; c++) r[c] = g[c * K]! / n;
+  return r;
+}
+
+/** Per (LF, label): share of the records with some vote for that label on which the LF cast it. */
+function voteShareInGroup(m: LabelMatrix, K: number, groupRate: Float64Array): Float64Array {
+  const v = new Float64Array(m.numLfs * K);
+  const total = nnz(m);
+  for (let k = 0; k < total; k++) v[m.lfs[k]! * K + m.labels[k]!]!++;
+  const n = Math.max(m.numRecords, 1);
+  for (let j = 0; j < m.numLfs; j++) for (let l = 0; l < K; l++) v[j * K + l] = v[j * K + l]! / Math.max(groupRate[l]! * n, 1);
+  return v;
+}
+
+/**
+ * M-step of coverage 'class'. Dirichlet (Beta) priors of strength S: P(some vote c | y) has mean the
+ * empirical share of records with a vote for c; P(j says l | some vote l, y) the LF's empirical share
+ * within that group (no accuracy prior: the class a vote is evidence for comes from the group event).
+ */
+function mStepClass(c: Counts, m: LabelMatrix, cfg: EmConfig, marg: { group: Float64Array; share: Float64Array }, p: EmParams): void {
+  const K = cfg.numClasses;
+  const M = m.numLfs;
+  const K1 = K + 1;
+  const S = cfg.priorStrength;
+  const w = cfg.abstainWeight ?? 1;
+  p.base.fill(0);
+  for (let g = 0; g < K; g++) {
+    const mean = Math.min(Math.max(marg.group[g]!, 1e-3), 1 - 1e-3);
+    for (let y = 0; y < K; y++) {
+      const a = (c.groups[g * K + y]! + S * mean) / (c.total[y]! + S);
+      p.groupRate[g * K + y] = a;
+      const logNo = Math.log(Math.max(1 - a, 1e-300));
+      p.groupDelta[g * K + y] = Math.log(a) - w * logNo;
+      p.base[y] = p.base[y]! + w * logNo;
+    }
+  }
+  for (let j = 0; j < M; j++) {
+    for (let l = 0; l < K; l++) {
+      const mean = Math.min(Math.max(marg.share[j * K + l]!, 1e-3), 1 - 1e-3);
+      for (let y = 0; y < K; y++) {
+        const r = Math.min((c.votes[(j * K + l) * K + y]! + S * mean) / (c.groups[l * K + y]! + S), 1);
+        p.theta[(j * K + y) * K1 + l] = r;
+        p.delta[(j * K + l) * K + y] = Math.log(r);
+      }
+    }
+  }
 }
 
 /** Per-LF abstain rate over the matrix records. */
@@ -107,7 +214,7 @@ function abstainRates(m: LabelMatrix): Float64Array {
   return r;
 }
 
-function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, nRecords: number, p: EmParams): void {
+function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, nRecords: number, p: EmParams, marg?: { group: Float64Array; share: Float64Array }): void {
   const K = cfg.numClasses;
   const M = m.numLfs;
   const K1 = K + 1;
@@ -119,6 +226,7 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
     p.logPrior[y] = Math.log(pr);
   }
   void nRecords;
+  if (cfg.modelAbstains && cfg.coverage === 'class' && marg) return mStepClass(c, m, cfg, marg, p);
   p.base.fill(0);
   const S = cfg.priorStrength;
   const acc = K === 1 ? 1 : cfg.priorAccuracy;
@@ -218,9 +326,12 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
   const K = p.numClasses;
   const n = m.numRecords;
   const { indptr, lfs, labels } = m;
-  const { logPrior, base, delta } = p;
+  const { logPrior, base, delta, groupDelta } = p;
+  const groups = groupDelta.length > 0;
+  const stamp = new Int32Array(K);
   c.votes.fill(0);
   c.total.fill(0);
+  c.groups.fill(0);
   let ll = 0;
   // uncovered unlabeled records share one posterior
   let uncovered = 0;
@@ -237,9 +348,11 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       const off = (lfs[k]! * K + labels[k]!) * K;
       for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + delta[off + y]!;
     }
+    if (groups) addGroupTerms(groupDelta, m, i, K, scratch, 0, stamp);
     if (y0 >= 0) {
       ll += lw * scratch[y0]!;
       c.total[y0] = c.total[y0]! + lw;
+      if (groups) countGroups(c.groups, m, i, K, null, y0, lw, stamp);
       for (let k = s; k < e; k++) {
         const off = (lfs[k]! * K + labels[k]!) * K;
         c.votes[off + y0] = c.votes[off + y0]! + lw;
@@ -261,6 +374,7 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       scratch[y] = q;
       c.total[y] = c.total[y]! + q;
     }
+    if (groups) countGroups(c.groups, m, i, K, scratch, 0, 1, stamp);
     for (let k = s; k < e; k++) {
       const off = (lfs[k]! * K + labels[k]!) * K;
       for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + scratch[y]!;
@@ -292,6 +406,8 @@ export function emptyParams(K: number, M: number, modelAbstains: boolean): EmPar
     delta: new Float64Array(M * K * K),
     base: new Float64Array(K),
     theta: new Float64Array(M * K * (K + 1)),
+    groupDelta: new Float64Array(0),
+    groupRate: new Float64Array(0),
     iterations: 0,
     logLikelihood: 0,
   };
@@ -301,9 +417,10 @@ export function emptyParams(K: number, M: number, modelAbstains: boolean): EmPar
  * Initial soft counts: manual labels one-hot; other covered records the (smoothed) vote distribution;
  * uncovered records uniform.
  */
-function initCounts(m: LabelMatrix, K: number, manual: Int32Array | undefined, c: Counts): void {
+function initCounts(m: LabelMatrix, K: number, manual: Int32Array | undefined, c: Counts, groups: boolean): void {
   const n = m.numRecords;
   const row = new Float64Array(K);
+  const stamp = new Int32Array(K);
   for (let i = 0; i < n; i++) {
     const s = m.indptr[i]!;
     const e = m.indptr[i + 1]!;
@@ -317,6 +434,7 @@ function initCounts(m: LabelMatrix, K: number, manual: Int32Array | undefined, c
       for (let y = 0; y < K; y++) row[y] = row[y]! / tot;
     }
     for (let y = 0; y < K; y++) c.total[y] = c.total[y]! + row[y]!;
+    if (groups) countGroups(c.groups, m, i, K, row, 0, 1, stamp);
     for (let k = s; k < e; k++) {
       const off = (m.lfs[k]! * K + m.labels[k]!) * K;
       for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + row[y]!;
@@ -328,27 +446,38 @@ export function fitEm(m: LabelMatrix, cfg: EmConfig, manual: Int32Array | undefi
   const K = cfg.numClasses;
   const M = m.numLfs;
   const p = emptyParams(K, M, cfg.modelAbstains);
-  const c: Counts = { votes: new Float64Array(M * K * K), total: new Float64Array(K) };
+  const groups = cfg.modelAbstains && cfg.coverage === 'class';
+  if (groups) {
+    p.groupDelta = new Float64Array(K * K);
+    p.groupRate = new Float64Array(K * K);
+  }
+  const c: Counts = { votes: new Float64Array(M * K * K), total: new Float64Array(K), groups: new Float64Array(groups ? K * K : 0) };
   const absRate = abstainRates(m);
+  let marg: { group: Float64Array; share: Float64Array } | undefined;
+  if (groups) {
+    const group = groupMarginals(m, K);
+    marg = { group, share: voteShareInGroup(m, K, group) };
+  }
   const scratch = new Float64Array(K);
   if (warmStart) {
     p.logPrior.set(warmStart.logPrior);
     p.delta.set(warmStart.delta);
     p.base.set(warmStart.base);
     p.theta.set(warmStart.theta);
+    if (groups && warmStart.groupDelta.length === K * K) p.groupDelta.set(warmStart.groupDelta), p.groupRate.set(warmStart.groupRate);
   } else {
-    initCounts(m, K, manual, c);
-    mStep(c, m, cfg, absRate, m.numRecords, p);
+    initCounts(m, K, manual, c, groups);
+    mStep(c, m, cfg, absRate, m.numRecords, p, marg);
   }
   let prev = -Infinity;
   let it = 0;
   let ll = 0;
   const warm = warmStart ? 0 : (cfg.abstainWarmup ?? 0);
   const warmCfg: EmConfig = { ...cfg, abstainWeight: 0 };
-  if (warm > 0) mStep(c, m, warmCfg, absRate, m.numRecords, p);
+  if (warm > 0) mStep(c, m, warmCfg, absRate, m.numRecords, p, marg);
   for (; it < cfg.maxIter + warm; it++) {
     ll = ePass(p, m, manual, c, scratch, cfg.labeledWeight ?? 1);
-    mStep(c, m, it + 1 < warm ? warmCfg : cfg, absRate, m.numRecords, p);
+    mStep(c, m, it + 1 < warm ? warmCfg : cfg, absRate, m.numRecords, p, marg);
     if (it + 1 < warm) continue;
     if (it + 1 === warm) {
       prev = -Infinity;

@@ -2,14 +2,18 @@ import type { LabelMatrix } from '../matrix.ts';
 import type { FitOptions, FittedLabelModel, Prediction } from '../types.ts';
 import { checkLabels, checkNumClasses, finishPrediction, normalizeManual } from '../util.ts';
 import { applyCalibration, identityCalibration, type Calibration } from '../calibration.ts';
-import { allScores, fitEm, type EmConfig, type EmParams } from './em.ts';
+import { allScores, fitEm, recordScores, type EmConfig, type EmParams } from './em.ts';
 import { applyResidual, fitResidual, type ResidualModel } from './residual.ts';
+import { applyPatterns, fitPatterns, type PatternModel } from './patterns.ts';
+import { selectRows } from '../matrix.ts';
 
 export interface OursParams {
   em: EmParams;
   calibration: Calibration;
   /** Semi-supervised correction (undefined without manual labels or with calibrate = false). */
   residual?: ResidualModel;
+  /** Semi-supervised per-vote-pattern shrinkage (undefined without manual labels; strength ∞ = off). */
+  patterns?: PatternModel;
   /** Estimated class balance P(y). */
   classBalance: Float64Array;
   /** Number of manual labels used. */
@@ -26,6 +30,11 @@ export const OURS_DEFAULTS = {
   balancePrior: 1,
   monotone: false,
   monotoneRatio: 1,
+  /**
+   * "Did not fire" evidence per voted class ('class': one event "some LF voted c" per class c, the
+   * LFs of a class being correlated) or per LF ('lf': naive Bayes over every LF). See EmConfig.coverage.
+   */
+  coverage: 'class' as 'lf' | 'class',
   abstainWeight: 1,
   abstainWarmup: 0,
   folds: 5,
@@ -36,6 +45,11 @@ export const OURS_DEFAULTS = {
   /** Candidate ridge strengths of the correction, chosen by cross-validation (Infinity = calibration only). */
   residualLambdas: [Infinity, 30, 10, 3, 1, 0.3, 0.1] as number[],
   /**
+   * Semi-supervised: Dirichlet strengths s of the per-vote-pattern shrinkage (see patterns.ts), chosen
+   * by cross-validation on the manual labels; Infinity (listed first, wins ties) = off.
+   */
+  patternStrengths: [Infinity] as number[],
+  /**
    * Semi-supervised: EM variants compared by cross-validated log-loss on the manual labels (the best
    * one is used). abstainWeight: see EmConfig; labeledShare ρ: each manual label weighs
    * max(1, ρ · unlabeled / labeled) in the M-step (EM-λ).
@@ -45,7 +59,13 @@ export const OURS_DEFAULTS = {
     { abstainWeight: 0, labeledShare: 0 },
     { abstainWeight: 1, labeledShare: 0.5 },
     { abstainWeight: 0, labeledShare: 0.5 },
-  ] as Array<{ abstainWeight: number; labeledShare: number; monotone?: boolean }>,
+  ] as Array<{ abstainWeight: number; labeledShare: number; monotone?: boolean; coverage?: 'lf' | 'class' }>,
+  /**
+   * Semi-supervised: each variant is tried with each of these abstain structures (CV decides). Only
+   * 'lf': with 'class' added, valid-CV accuracy rose on YouTube (82.5 → 83.3) but calibration got worse
+   * (valid-CV ECE 0.063 → 0.071); see bench/results/ws-2026-11-27.md, session 4.
+   */
+  semiCoverages: ['lf'] as Array<'lf' | 'class'>,
   /** Experiments: also try each variant with the monotone constraint. */
   semiMonotone: false,
   /** Compare `semiVariants` (false = only the unsupervised configuration). */
@@ -86,7 +106,11 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   checkNumClasses(K);
   checkLabels(matrix, K);
   const manual = normalizeManual(options.manualLabels, matrix.numRecords, K);
-  const cfg = emConfigFor(options);
+  // coverage is set here, not in emConfigFor: the token model in sequence.ts shares emConfigFor.
+  // 'class' needs every LF to vote one class only (keyword / regex rules): an LF that votes several
+  // classes has its accuracy spread over several "some vote c" events, which 'lf' models directly.
+  const coverage = OURS_DEFAULTS.coverage === 'class' && unipolarLfs(matrix) ? 'class' : 'lf';
+  const cfg: EmConfig = { ...emConfigFor(options), coverage };
   let manualCount = 0;
   if (manual) for (let i = 0; i < manual.length; i++) if (manual[i]! >= 0) manualCount++;
   let em: EmParams;
@@ -94,16 +118,19 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   calibration.scale = OURS_DEFAULTS.unsupervisedScale;
   let residual: ResidualModel | undefined;
   let variant = -1;
+  let patterns: PatternModel | undefined;
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
     const unlabeled = matrix.numRecords - manualCount;
     let variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
     if (OURS_DEFAULTS.semiMonotone) variants = [...variants, ...variants.map((v) => ({ ...v, monotone: true }))];
-    let best: { em: EmParams; residual: ResidualModel; v: number } | undefined;
+    if (OURS_DEFAULTS.semiSelect) variants = OURS_DEFAULTS.semiCoverages.flatMap((coverage) => variants.map((v) => ({ ...v, coverage })));
+    let best: { em: EmParams; residual: ResidualModel; v: number; oof: OofScores } | undefined;
     for (let v = 0; v < variants.length; v++) {
       const vc: EmConfig = {
         ...cfg,
         abstainWeight: variants[v]!.abstainWeight,
         monotone: variants[v]!.monotone ?? cfg.monotone ?? false,
+        coverage: variants[v]!.coverage ?? cfg.coverage ?? 'lf',
         labeledWeight: Math.max(1, (variants[v]!.labeledShare * unlabeled) / manualCount),
       };
       const emV = fitEm(matrix, vc, manual);
@@ -115,16 +142,20 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
         pairs: OURS_DEFAULTS.residualPairs,
       });
       // strictly better only (ties keep the earlier variant); NaN (1 label) keeps the first
-      if (!best || r.cvNll < best.residual.cvNll - 1e-9) best = { em: emV, residual: r, v };
+      if (!best || r.cvNll < best.residual.cvNll - 1e-9) best = { em: emV, residual: r, v, oof };
     }
     em = best!.em;
     residual = best!.residual;
     variant = best!.v;
     calibration = { scale: residual.scale, bias: residual.bias, fittedOn: manualCount };
+    if (OURS_DEFAULTS.patternStrengths.length > 1) {
+      const oofProbs = outOfFoldProbs(matrix, best!.oof, residual, K);
+      patterns = fitPatterns(matrix, best!.oof.ids, oofProbs, best!.oof.labels, K, OURS_DEFAULTS.patternStrengths, OURS_DEFAULTS.folds);
+    }
   } else em = fitEm(matrix, cfg, manual);
   const classBalance = new Float64Array(K);
   for (let y = 0; y < K; y++) classBalance[y] = Math.exp(em.logPrior[y]!);
-  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}) };
+  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}) };
   return {
     kind: 'ours',
     numClasses: K,
@@ -135,13 +166,66 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
       const probs = allScores(em, m);
       if (residual) applyResidual(residual, m, probs);
       else applyCalibration(probs, m.numRecords, K, calibration, probs);
+      if (patterns) applyPatterns(patterns, m, probs);
       return finishPrediction(probs, m.numRecords, K);
     },
   };
 }
 
+/** True when no LF votes two different classes in `m`. */
+export function unipolarLfs(m: LabelMatrix): boolean {
+  const cls = new Int32Array(m.numLfs).fill(-1);
+  const total = m.indptr[m.numRecords]!;
+  for (let k = 0; k < total; k++) {
+    const j = m.lfs[k]!;
+    const l = m.labels[k]!;
+    if (cls[j] === -1) cls[j] = l;
+    else if (cls[j] !== l) return false;
+  }
+  return true;
+}
+
+interface OofScores {
+  ids: Int32Array;
+  scores: Float64Array;
+  labels: Int32Array;
+}
+
+/**
+ * Probabilities of the labeled records with neither the generative scores nor the correction having
+ * seen the record's label: per fold (same assignment r % folds as the scores), the correction is refit
+ * with the chosen λ on the other folds.
+ */
+function outOfFoldProbs(matrix: LabelMatrix, oof: OofScores, full: ResidualModel, K: number): Float64Array {
+  const n = oof.ids.length;
+  const folds = Math.min(OURS_DEFAULTS.folds, n);
+  const out = new Float64Array(n * K);
+  if (folds < 2) {
+    const s = Float64Array.from(oof.scores);
+    applyResidual(full, selectRows(matrix, oof.ids), s);
+    return s;
+  }
+  for (let f = 0; f < folds; f++) {
+    const tr: number[] = [];
+    const te: number[] = [];
+    for (let r = 0; r < n; r++) (r % folds === f ? te : tr).push(r);
+    const pick = (rows: number[]): { ids: Int32Array; scores: Float64Array; labels: Int32Array } => {
+      const ids = Int32Array.from(rows, (r) => oof.ids[r]!);
+      const scores = new Float64Array(rows.length * K);
+      rows.forEach((r, q) => scores.set(oof.scores.subarray(r * K, r * K + K), q * K));
+      return { ids, scores, labels: Int32Array.from(rows, (r) => oof.labels[r]!) };
+    };
+    const a = pick(tr);
+    const b = pick(te);
+    const rf = fitResidual(matrix, a.ids, a.scores, a.labels, K, { ridgeAB: OURS_DEFAULTS.calibrationRidge, lambdas: [full.lambda], folds: 1, pairs: full.pairs });
+    applyResidual(rf, selectRows(matrix, b.ids), b.scores);
+    te.forEach((r, q) => out.set(b.scores.subarray(q * K, q * K + K), r * K));
+  }
+  return out;
+}
+
 /** Generative scores of the labeled records, each from an EM refit with its fold's labels hidden. */
-function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number, cfg: EmConfig, full: EmParams): { ids: Int32Array; scores: Float64Array; labels: Int32Array } {
+function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number, cfg: EmConfig, full: EmParams): OofScores {
   const K = cfg.numClasses;
   const folds = Math.min(OURS_DEFAULTS.folds, count);
   const labeledIdx = new Int32Array(count);
@@ -157,19 +241,10 @@ function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number,
     const p = folds > 1 ? fitEm(matrix, { ...cfg, maxIter: Math.min(cfg.maxIter, 50) }, held, full) : full;
     for (let r = f; r < count; r += folds) {
       const i = labeledIdx[r]!;
-      scoreRow(p, matrix, i, row);
+      recordScores(p, matrix, i, row);
       scores.set(row, r * K);
       labels[r] = manual[i]!;
     }
   }
   return { ids: labeledIdx, scores, labels };
-}
-
-function scoreRow(p: EmParams, m: LabelMatrix, i: number, out: Float64Array): void {
-  const K = p.numClasses;
-  for (let y = 0; y < K; y++) out[y] = p.logPrior[y]! + p.base[y]!;
-  for (let k = m.indptr[i]!; k < m.indptr[i + 1]!; k++) {
-    const off = (m.lfs[k]! * K + m.labels[k]!) * K;
-    for (let y = 0; y < K; y++) out[y] = out[y]! + p.delta[off + y]!;
-  }
 }
