@@ -18,6 +18,8 @@ export interface ClassDataset {
 export interface SeqSplit {
   docs: SpanDoc[];
   gold: Span[][];
+  /** The documents' tokens (read only by text-aware end models such as 'ours+text'). */
+  tokens: string[][];
 }
 export interface SeqDataset {
   kind: 'sequence';
@@ -108,6 +110,7 @@ function loadSequence(dir: string, name: string): SeqDataset {
     splits[s] = {
       docs: rows.map((r) => ({ length: r.data.text.length, lfSpans: use.map((j) => (r.weak_labels[j] ?? []).map(toSpan)) })),
       gold: rows.map((r) => r.label.map(toSpan)),
+      tokens: rows.map((r) => r.data.text),
     };
   }
   return { kind: 'sequence', name, entityTypes: meta.entity_types, lfNames: use.map((j) => meta.lf[j]!), splits };

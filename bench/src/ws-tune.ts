@@ -6,10 +6,11 @@
  *  - unsupervised: fit on the weak labels of all splits (no gold), score the valid split.
  *  - semi: 5-fold cross-validation over the valid split — the valid gold labels outside fold f are the
  *    manual labels, fold f is scored; the folds' predictions are pooled into one valid score.
+ * `--models ours+text` (sequences, semi only): the text end model of span-text.ts after 'ours'.
  * `--set key=value` overrides a field of OURS_DEFAULTS or SPAN_DEFAULTS (experiments only).
  * Test labels are never read for scoring here.
  */
-import { OURS_DEFAULTS, SPAN_DEFAULTS, accuracy, binaryF1, concatRows, entityF1, fitLabelModel, fitSpanModel, type ModelKind, type Span } from '@refinery/weak-supervision';
+import { OURS_DEFAULTS, SPAN_DEFAULTS, accuracy, applySpanText, binaryF1, concatRows, entityF1, fitLabelModel, fitSpanModel, type ModelKind, type Span } from '@refinery/weak-supervision';
 import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
 
 const FOLDS = 5;
@@ -72,14 +73,19 @@ function seqValid(ds: SeqDataset, kind: ModelKind, mode: string): number {
   const nv = valid.docs.length;
   const pred: Span[][] = new Array(nv);
   if (mode === 'unsupervised') {
+    if (kind === ('ours+text' as ModelKind)) return NaN; // = ours without manual spans
     const m = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO' });
     m.predict(valid.docs).spans.forEach((s, i) => (pred[i] = s));
   } else {
     for (let f = 0; f < FOLDS; f++) {
       const manualSpans: Array<Span[] | null> = docs.map(() => null);
       for (let i = 0; i < nv; i++) if (i % FOLDS !== f) manualSpans[vOff + i] = valid.gold[i]!;
-      const m = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', manualSpans });
-      const p = m.predict(valid.docs).spans;
+      const m = fitSpanModel(kind === ('ours+text' as ModelKind) ? 'ours' : kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', manualSpans });
+      let p = m.predict(valid.docs).spans;
+      if (kind === ('ours+text' as ModelKind)) {
+        // text end model (span-text.ts): gazetteer of the other folds' gold strings; needs the fitted docs' predictions
+        p = applySpanText(parts.flatMap((s) => s.tokens), m.predict().spans, manualSpans).slice(vOff, vOff + nv);
+      }
       for (let i = f; i < nv; i += FOLDS) pred[i] = p[i]!;
     }
   }

@@ -16,6 +16,7 @@ import {
   fitLabelModel,
   fitSpanModel,
   fitTextModel,
+  applySpanText,
   spansToBio,
   labelMatrixFromCsr,
   matrixByteSize,
@@ -125,10 +126,19 @@ function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void 
       valid.gold.forEach((g, i) => (manualSpans![validOffset + i] = g));
     }
     for (const kind of models) {
-      if (kind === 'ours+text') continue; // text end model: classification only
+      // spans 'ours+text': gazetteer of the manual spans' token strings after 'ours' (span-text.ts);
+      // without manual spans it is 'ours' itself, so it is reported in semi mode only
+      if (kind === 'ours+text' && !manualSpans) continue;
       const t0 = performance.now();
-      const model = fitSpanModel(kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', ...(manualSpans ? { manualSpans } : {}) });
+      const model = fitSpanModel(kind === 'ours+text' ? 'ours' : kind, docs, { entityTypes: ds.entityTypes, scheme: 'BIO', ...(manualSpans ? { manualSpans } : {}) });
       const pred = model.predict(test.docs);
+      if (kind === 'ours+text') {
+        const testOffset = docs.length - test.docs.length;
+        const base = docs.map((_, i) => (i < testOffset ? [] : pred.spans[i - testOffset]!));
+        const withText = applySpanText(parts.flatMap((s) => s.tokens), base, manualSpans);
+        pred.spans = withText.slice(testOffset);
+        pred.tags = pred.spans.map((sp, d) => spansToBio(sp, test.docs[d]!.length, ds.entityTypes, 'BIO'));
+      }
       const fitMs = performance.now() - t0;
       const f = entityF1(test.gold, pred.spans);
       // token-level ECE of the predicted tag
@@ -150,7 +160,8 @@ function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void 
         mode,
         value: round(100 * f.f1, 2),
         coverage: round(coveredTokens / Math.max(tokens, 1)),
-        ece: round(expectedCalibrationError(g, p, c)),
+        // ours+text spans have no token probabilities of their own: no ECE
+        ece: kind === 'ours+text' ? null : round(expectedCalibrationError(g, p, c)),
         fit_ms: round(fitMs, 1),
       });
     }

@@ -14,4 +14,5 @@ export { fitResidual, applyResidual, type ResidualModel, type ResidualOptions } 
 export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';
 export * from './multilabel.ts';
 export { fitTextModel, textFeatures, type FittedTextModel, type TextModelOptions } from './text.ts';
+export { applySpanText, type SpanTextOptions } from './span-text.ts';
 export * from './agreement/index.ts';

@@ -4,6 +4,7 @@ import { baumWelch, addGoldCounts, docObservations, forwardBackward, posteriors,
 import { allScores, fitEm } from './models/em.ts';
 import { emConfigFor } from './models/ours.ts';
 import { softmaxInPlace } from './util.ts';
+import { expectedF1Decode, spanCandidates, spansToTagIds } from './span-decode.ts';
 
 /** Defaults of the span model 'ours' (one configuration for all datasets). */
 export const SPAN_DEFAULTS = {
@@ -15,6 +16,11 @@ export const SPAN_DEFAULTS = {
   emissionPrior: 10,
   /** Semi-supervised: each gold token weighs max(1, ρ · unlabeled / labeled tokens) in the token EM (EM-λ). */
   labeledShare: 2,
+  /**
+   * 'viterbi': most probable tag path. 'expectedF1': spans whose exact posterior clears the
+   * F1-optimal threshold F/2 (F = the model's own expected F1), chosen without overlap (span-decode.ts).
+   */
+  decode: 'viterbi' as 'viterbi' | 'expectedF1',
 };
 import { fitLabelModel } from './fit.ts';
 import type { FittedLabelModel } from './types.ts';
@@ -72,12 +78,13 @@ export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options:
   const M = numLfsOf(docs);
   if (kind === 'ours') {
     const params = fitOursSpan(docs, options, scheme, M);
+    const decode = options.span?.decode ?? SPAN_DEFAULTS.decode;
     return {
       kind,
       scheme,
       entityTypes: types,
       params,
-      predict: (pd: readonly SpanDoc[] = docs) => predictHmm(params, pd, types, scheme, M),
+      predict: (pd: readonly SpanDoc[] = docs) => predictHmm(params, pd, types, scheme, M, decode),
     };
   }
   const tm = tokenMatrixFromSpans(docs, M, types, scheme);
@@ -129,9 +136,27 @@ export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options:
   };
 }
 
-function predictHmm(p: HmmParams, docs: readonly SpanDoc[], types: readonly string[], scheme: TagScheme, M: number): SpanPrediction {
+function predictHmm(p: HmmParams, docs: readonly SpanDoc[], types: readonly string[], scheme: TagScheme, M: number, decode: typeof SPAN_DEFAULTS.decode): SpanPrediction {
   const S = p.numStates;
   const out: SpanPrediction = { spans: [], tags: [], tokenConfidence: [] };
+  if (decode === 'expectedF1') {
+    const post: Float64Array[] = [];
+    const cands = docs.map((d) => {
+      const fb = forwardBackward(p, docObservations(d, M, types, scheme), d.length);
+      post.push(posteriors(fb, d.length, S));
+      return spanCandidates(fb, d.length, S, scheme, types);
+    });
+    const sel = expectedF1Decode(cands).spans;
+    docs.forEach((d, i) => {
+      const tags = spansToTagIds(sel[i]!, d.length, scheme, types);
+      const conf = new Float64Array(d.length);
+      for (let t = 0; t < d.length; t++) conf[t] = post[i]![t * S + tags[t]!]!;
+      out.spans.push(sel[i]!);
+      out.tags.push(tags);
+      out.tokenConfidence.push(conf);
+    });
+    return out;
+  }
   for (const d of docs) {
     const T = d.length;
     const obs = docObservations(d, M, types, scheme);
