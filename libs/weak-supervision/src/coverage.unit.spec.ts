@@ -53,9 +53,16 @@ describe("coverage 'class': one 'some LF voted c' event per class", () => {
     const cls = post({ ...base, coverage: 'class' });
     expect(lf).toBeLessThan(0.4);
     expect(Math.abs(cls - truth)).toBeLessThan(0.05);
-    // and through the product model (default coverage 'class'): same answer, a defined probability
-    const ours = fitLabelModel('ours', m, { numClasses: 2 }).predict(uncovered);
-    expect(Math.abs(ours.probs[1]! - truth)).toBeLessThan(0.05);
+    // the product model without manual labels (uncoveredPrior): an uncovered record gets the
+    // estimated class balance, not the abstain evidence
+    const ours = fitLabelModel('ours', m, { numClasses: 2 });
+    const bal = (ours.params as OursParams).classBalance;
+    expect(ours.predict(uncovered).probs[1]!).toBeCloseTo(bal[1]!, 10);
+    expect(Math.abs(bal[1]! - 0.5)).toBeLessThan(0.1);
+    // uncoveredPrior applies to uncovered records only: covered ones still carry the 'no vote for c' terms
+    const withPrior = fitEm(m, { ...base, coverage: 'class', uncoveredPrior: true }, undefined);
+    expect(withPrior.uncoveredPrior).toBe(true);
+    expect(withPrior.base[0]).not.toBe(0);
   });
 
   it('estimates P(some vote c | y) and keeps every vote an evidence for its class', () => {

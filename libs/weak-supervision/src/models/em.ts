@@ -50,6 +50,12 @@ export interface EmConfig {
    *    as evidence. With 'class', `abstainWeight` w scales the "no vote for c" terms.
    */
   coverage?: 'lf' | 'class';
+  /**
+   * Records without any vote get the class balance only (no abstain evidence). Without manual labels,
+   * how often a class goes uncaught by every LF is not identifiable from the votes: EM only sees its own
+   * assignments and tends to drive it to ~0, which makes uncovered records confidently the other class.
+   */
+  uncoveredPrior?: boolean;
   maxIter: number;
   tol: number;
 }
@@ -74,6 +80,8 @@ export interface EmParams {
   groupDelta: Float64Array;
   /** coverage 'class': P(some vote c | y) at [c*K + y]; empty otherwise. */
   groupRate: Float64Array;
+  /** Records without votes are scored logPrior only (EmConfig.uncoveredPrior). */
+  uncoveredPrior: boolean;
   iterations: number;
   logLikelihood: number;
 }
@@ -81,7 +89,8 @@ export interface EmParams {
 /** Unnormalized log posterior of record i into out[0..K). */
 export function recordScores(p: EmParams, m: LabelMatrix, i: number, out: Float64Array): void {
   const K = p.numClasses;
-  for (let y = 0; y < K; y++) out[y] = p.logPrior[y]! + p.base[y]!;
+  const bare = p.uncoveredPrior && m.indptr[i] === m.indptr[i + 1];
+  for (let y = 0; y < K; y++) out[y] = p.logPrior[y]! + (bare ? 0 : p.base[y]!);
   for (let k = m.indptr[i]!; k < m.indptr[i + 1]!; k++) {
     const off = (m.lfs[k]! * K + m.labels[k]!) * K;
     for (let y = 0; y < K; y++) out[y] = out[y]! + p.delta[off + y]!;
@@ -129,8 +138,9 @@ export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Floa
   const { indptr, lfs, labels } = m;
   for (let i = 0; i < n; i++) {
     const o = i * K;
-    for (let y = 0; y < K; y++) s[o + y] = logPrior[y]! + base[y]!;
     const e = indptr[i + 1]!;
+    const bare = p.uncoveredPrior && indptr[i] === e;
+    for (let y = 0; y < K; y++) s[o + y] = logPrior[y]! + (bare ? 0 : base[y]!);
     for (let k = indptr[i]!; k < e; k++) {
       const off = (lfs[k]! * K + labels[k]!) * K;
       for (let y = 0; y < K; y++) s[o + y] = s[o + y]! + delta[off + y]!;
@@ -383,7 +393,7 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
   if (uncovered > 0) {
     let mx = -Infinity;
     for (let y = 0; y < K; y++) {
-      scratch[y] = logPrior[y]! + base[y]!;
+      scratch[y] = logPrior[y]! + (p.uncoveredPrior ? 0 : base[y]!);
       if (scratch[y]! > mx) mx = scratch[y]!;
     }
     let z = 0;
@@ -408,6 +418,7 @@ export function emptyParams(K: number, M: number, modelAbstains: boolean): EmPar
     theta: new Float64Array(M * K * (K + 1)),
     groupDelta: new Float64Array(0),
     groupRate: new Float64Array(0),
+    uncoveredPrior: false,
     iterations: 0,
     logLikelihood: 0,
   };
@@ -447,6 +458,7 @@ export function fitEm(m: LabelMatrix, cfg: EmConfig, manual: Int32Array | undefi
   const M = m.numLfs;
   const p = emptyParams(K, M, cfg.modelAbstains);
   const groups = cfg.modelAbstains && cfg.coverage === 'class';
+  p.uncoveredPrior = cfg.uncoveredPrior ?? false;
   if (groups) {
     p.groupDelta = new Float64Array(K * K);
     p.groupRate = new Float64Array(K * K);
