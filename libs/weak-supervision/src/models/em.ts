@@ -354,18 +354,28 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       continue;
     }
     for (let y = 0; y < K; y++) scratch[y] = logPrior[y]! + base[y]!;
+    // group terms fused into the vote loops: stamp[l] = i + 1 once scored, −(i + 1) once counted
+    const tag = i + 1;
     for (let k = s; k < e; k++) {
-      const off = (lfs[k]! * K + labels[k]!) * K;
+      const l = labels[k]!;
+      const off = (lfs[k]! * K + l) * K;
       for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + delta[off + y]!;
+      if (groups && stamp[l] !== tag) {
+        stamp[l] = tag;
+        for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + groupDelta[l * K + y]!;
+      }
     }
-    if (groups) addGroupTerms(groupDelta, m, i, K, scratch, 0, stamp);
     if (y0 >= 0) {
       ll += lw * scratch[y0]!;
       c.total[y0] = c.total[y0]! + lw;
-      if (groups) countGroups(c.groups, m, i, K, null, y0, lw, stamp);
       for (let k = s; k < e; k++) {
-        const off = (lfs[k]! * K + labels[k]!) * K;
+        const l = labels[k]!;
+        const off = (lfs[k]! * K + l) * K;
         c.votes[off + y0] = c.votes[off + y0]! + lw;
+        if (groups && stamp[l] !== -tag) {
+          stamp[l] = -tag;
+          c.groups[l * K + y0] = c.groups[l * K + y0]! + lw;
+        }
       }
       continue;
     }
@@ -384,10 +394,14 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       scratch[y] = q;
       c.total[y] = c.total[y]! + q;
     }
-    if (groups) countGroups(c.groups, m, i, K, scratch, 0, 1, stamp);
     for (let k = s; k < e; k++) {
-      const off = (lfs[k]! * K + labels[k]!) * K;
+      const l = labels[k]!;
+      const off = (lfs[k]! * K + l) * K;
       for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + scratch[y]!;
+      if (groups && stamp[l] !== -tag) {
+        stamp[l] = -tag;
+        for (let y = 0; y < K; y++) c.groups[l * K + y] = c.groups[l * K + y]! + scratch[y]!;
+      }
     }
   }
   if (uncovered > 0) {
