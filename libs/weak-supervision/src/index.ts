@@ -8,7 +8,7 @@ export { fitCalibration, applyCalibration, identityCalibration, type Calibration
 export { majorityVote, predictMv, type MajorityVoteParams } from './models/mv.ts';
 export { refineryVote, predictRefinery, type RefineryParams } from './models/refinery.ts';
 export { dawidSkene } from './models/ds.ts';
-export { oursModel, OURS_DEFAULTS, type OursParams } from './models/ours.ts';
+export { oursModel, OURS_DEFAULTS, unipolarLfs, type OursParams } from './models/ours.ts';
 export { fitEm, type EmParams, type EmConfig } from './models/em.ts';
 export { fitResidual, applyResidual, type ResidualModel, type ResidualOptions } from './models/residual.ts';
 export { baumWelch, viterbi, type HmmParams } from './models/hmm.ts';
