@@ -16,7 +16,7 @@ import {
   type SqlDatabase,
   type SqlExecutor,
 } from '@refinery/events';
-import { setupCheckpoints, type Projection } from '@refinery/projector';
+import { setupCheckpoints, type CatchUp, type Projection } from '@refinery/projector';
 import { allProjections } from '@refinery/read-models';
 import { BeforeProjectError, InvalidAsOfPointError, PositionBeyondEndError, ProjectNotInLogError } from './errors.ts';
 import { artifactReferences, eventAt, readRawEvents, toRecorded } from './log.ts';
@@ -222,6 +222,7 @@ async function openViewDatabase(source: SqlDatabase): Promise<SqlDatabase> {
     query: (sql, params) => scoped((tx) => tx.query(sql, params)),
     exec: (sql) => scoped((tx) => tx.exec(sql)),
     transaction: (work) => scoped(work),
+    copyFrom: (sql, data) => scoped((tx) => tx.copyFrom!(sql, data)),
     listen: () => Promise.reject(new Error('an as-of view is read-only: nothing to listen to')),
     async close() {
       if (closed) return;
@@ -252,6 +253,12 @@ export async function replayInto(
   // Into empty tables (a fresh view), projections that can fold the log in memory do, and write
   // once at the end; the others apply page by page. (No projection reads another's tables.)
   const folds = new Map(!options.catchUp ? [] : projections.flatMap((p) => (p.catchUp ? [[p, p.catchUp()] as const] : [])));
+  // On a server the folds write outside a transaction (the target is a view no one reads until it
+  // is built): rows that need no later state stream in while the log is read (`CatchUp.begin`), the
+  // folds' final writes run side by side on connections of their own, and no transaction holds
+  // back the visibility of the live log's appends meanwhile. A failure discards the whole view.
+  const streaming = target.dialect === 'pg' && folds.size > 0;
+  const begun = new Set<CatchUp>();
   const targetArtifacts = new SqlArtifactStore(target);
   const copied = new Set<string>();
   let after = formatPosition(START);
@@ -279,12 +286,18 @@ export async function replayInto(
     for (const [p, fold] of folds) {
       const handled = new Set(p.handles);
       const mine = events.filter((e) => handled.has(e.type));
+      if (mine.length && streaming && fold.begin && !begun.has(fold)) {
+        begun.add(fold);
+        await fold.begin(target);
+      }
       if (mine.length) fold.add(mine);
     }
     applied += events.length;
     options.onProgress?.(applied);
   }
-  if (folds.size) {
+  if (streaming) {
+    await Promise.all([...folds.values()].map((fold) => fold.finish(target)));
+  } else if (folds.size) {
     await target.transaction(async (tx) => {
       for (const fold of folds.values()) await fold.finish(tx);
     });

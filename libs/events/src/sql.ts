@@ -10,6 +10,12 @@ export interface SqlExecutor {
   exec(sql: string): Promise<void>;
   /** runs `work` in a transaction; nested calls join the outer transaction */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * `copy <table> (<columns>) from stdin` with `data` in COPY's text format (one row per line,
+   * tab-separated, see `copyText` in @refinery/projector): the cheapest bulk load on both
+   * backends. Optional for other executors; callers fall back to inserts.
+   */
+  copyFrom?(sql: string, data: Iterable<string> | AsyncIterable<string>): Promise<void>;
 }
 
 export interface SqlDatabase extends SqlExecutor {

@@ -36,6 +36,15 @@ export interface Projection {
 
 /** An in-memory fold of a read model from the start of the log (see `Projection.catchUp`). */
 export interface CatchUp {
+  /**
+   * Optional, PostgreSQL server only: called once before the first `add` with the executor that
+   * `finish` will get, so that rows which need no later state can be written while the log is
+   * still read and folded (`dropIndexes` + `BulkRows.stream`): the server loads them on its own
+   * core meanwhile. In the runner it is the final transaction, open for the whole catch-up — it
+   * holds a transaction id, so events appended meanwhile stay invisible to readers of the log
+   * until it commits, as they already did during the final write.
+   */
+  begin?(tx: SqlExecutor): Promise<void>;
   /** folds a page of the projection's events, in log order */
   add(events: readonly Recorded[]): void;
   /** writes the folded read model into its (empty) tables */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { comparePositions, formatPosition, parsePosition, START, type EventStore, type SqlDatabase, type SqlExecutor } from '@refinery/events';
-import { setupCheckpoints, type Projection } from './projection.ts';
+import { comparePositions, formatPosition, parsePosition, START, type EventStore, type LogPosition, type SqlDatabase, type SqlExecutor } from '@refinery/events';
+import { setupCheckpoints, type CatchUp, type Projection } from './projection.ts';
 import { CATCH_UP_PAGE, CatchUpPages } from './catch-up-pages.ts';
 import { LogTail } from './tail.ts';
 
@@ -292,9 +292,32 @@ export class ProjectionRunner {
     const head = parsePosition(await this.store.head());
     if (comparePositions(head, parsePosition(from)) <= 0) return undefined;
     const fold = p.catchUp!();
+    if (fold.begin && this.db.dialect === 'pg') {
+      // The fold writes while it reads: the final transaction is open from the start (the lease
+      // is renewed through other connections; the checkpoint row is locked only at the end).
+      return this.db.transaction(async (tx) => {
+        await tx.query('set local synchronous_commit = off');
+        const reached = await this.foldLog(p, fold, from, head, () => fold.begin!(tx));
+        if (reached === from) return undefined;
+        await this.commitFold(tx, p, fold, from, reached);
+        return reached;
+      });
+    }
+    const reached = await this.foldLog(p, fold, from, head);
+    if (reached === from) return undefined;
+    await this.db.transaction(async (tx) => {
+      if (tx.dialect === 'pg') await tx.query('set local synchronous_commit = off');
+      await this.commitFold(tx, p, fold, from, reached);
+    });
+    return reached;
+  }
+
+  /** Feeds the log from `from` up to `head` (or the catch-up limit) to the fold; returns the checkpoint reached. */
+  private async foldLog(p: Projection, fold: CatchUp, from: string, head: LogPosition, begin?: () => Promise<void>): Promise<string> {
     const handled = new Set(p.handles);
     let checkpoint = from;
     let folded = 0;
+    let begun = begin === undefined;
     let renewedAt = Date.now();
     // Projections catching up together read the log once (pages of every type, filtered here).
     this.catchUpPages.join(p.name);
@@ -307,6 +330,10 @@ export class ProjectionRunner {
         next = more ? this.catchUpPages.read(p.name, batch.checkpoint) : Promise.resolve({ events: [], checkpoint: batch.checkpoint });
         next.catch(() => undefined);
         const mine = batch.events.filter((e) => handled.has(e.type));
+        if (mine.length && !begun) {
+          await begin!();
+          begun = true;
+        }
         if (mine.length) fold.add(mine);
         folded += mine.length;
         checkpoint = batch.checkpoint;
@@ -327,19 +354,19 @@ export class ProjectionRunner {
     } finally {
       this.catchUpPages.leave(p.name);
     }
-    if (checkpoint === from) return undefined;
-    await this.db.transaction(async (tx) => {
-      if (tx.dialect === 'pg') await tx.query('set local synchronous_commit = off');
-      await this.lockOwned(tx, p.name, from);
-      await fold.finish(tx);
-      await tx.query(
-        `update projection_checkpoints set checkpoint = $2, updated_at = now(), last_error = null,
-           lease_until = now() + make_interval(secs => $3::double precision / 1000)
-         where name = $1`,
-        [p.name, checkpoint, this.leaseMs],
-      );
-    });
     return checkpoint;
+  }
+
+  /** Writes the folded read model and the checkpoint, fenced on owner and start checkpoint. */
+  private async commitFold(tx: SqlExecutor, p: Projection, fold: CatchUp, from: string, checkpoint: string): Promise<void> {
+    await this.lockOwned(tx, p.name, from);
+    await fold.finish(tx);
+    await tx.query(
+      `update projection_checkpoints set checkpoint = $2, updated_at = now(), last_error = null,
+         lease_until = now() + make_interval(secs => $3::double precision / 1000)
+       where name = $1`,
+      [p.name, checkpoint, this.leaseMs],
+    );
   }
 
   /** Takes or renews the lease; returns the checkpoint, or undefined when another instance holds it. */

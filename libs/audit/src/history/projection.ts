@@ -1,5 +1,5 @@
 import { catalog, type Recorded, type SqlExecutor } from '@refinery/events';
-import { BulkRows, insertRows, withIndexesDeferred, type BulkColumn, type CatchUp, type Projection } from '@refinery/projector';
+import { BulkRows, dropIndexes, withIndexesDeferred, type BulkColumn, type CatchUp, type Projection } from '@refinery/projector';
 
 /**
  * The audit timeline: one row per event of a project (who, when, what, before → after), indexed
@@ -94,32 +94,92 @@ export const historyProjection: Projection = {
 class HistoryFold implements CatchUp {
   private readonly state = new Map<string, unknown>();
   private readonly rows = new BulkRows('audit_history', HISTORY_COLUMNS);
+  private rebuildIndexes: (() => Promise<void>) | undefined;
+
+  /**
+   * The answer aspects (RecordLabeled), apart from `state`: their value as JSON and as the summary
+   * shows it — an answer's "after" is the next one's "before", and strings instead of objects
+   * that point into the events keep the old generation small for the garbage collector.
+   */
+  private readonly answers = new Map<string, { json: string; text: string }>();
 
   add(events: readonly Recorded[]): void {
-    for (const r of historyRows(describeAll(events), this.state)) {
-      this.rows.push([
-        r.event_id,
-        r.project_id,
-        r.tx,
-        r.seq,
-        r.stream_id,
-        r.type,
-        r.actor,
-        r.at,
-        r.record_id,
-        r.task_id,
-        r.aspect,
-        r.before === null ? null : JSON.stringify(r.before),
-        r.after === null ? null : JSON.stringify(r.after),
-        r.summary,
-      ]);
+    for (const e of events) {
+      // 98 % of a labeling log: its row built directly, without the generic description.
+      if (e.type === 'RecordLabeled' && this.labeled(e)) continue;
+      const d = describe(e);
+      if (!d) continue;
+      for (const r of historyRows([{ e, d }], this.state)) {
+        this.rows.push([
+          r.event_id,
+          r.project_id,
+          r.tx,
+          r.seq,
+          r.stream_id,
+          r.type,
+          r.actor,
+          r.at,
+          r.record_id,
+          r.task_id,
+          r.aspect,
+          r.before === null ? null : JSON.stringify(r.before),
+          r.after === null ? null : JSON.stringify(r.after),
+          r.summary,
+        ]);
+      }
     }
   }
 
+  /** The row `historyRows(describe(e))` gives for a RecordLabeled event; false when it is not one of a project. */
+  private labeled(e: Recorded): boolean {
+    const d = e.data as Data;
+    const projectId = d['projectId'];
+    if (typeof projectId !== 'string' || !projectId) return false;
+    const recordId = typeof d['recordId'] === 'string' ? d['recordId'] : undefined;
+    const taskId = typeof d['taskId'] === 'string' ? d['taskId'] : undefined;
+    const aspect = `answer:${recordId}:${taskId}:${str(d['annotator'])}`;
+    const key = `${projectId}\u0000${aspect}`;
+    const before = this.answers.get(key);
+    const after = { labelIds: d['labelIds'], spans: d['spans'] };
+    const current = { json: JSON.stringify(after), text: answer(after) };
+    this.answers.set(key, current);
+    const slash = e.position.indexOf('/');
+    this.rows.push([
+      e.id,
+      projectId,
+      e.position.slice(0, slash),
+      e.position.slice(slash + 1),
+      e.streamId,
+      e.type,
+      e.meta.actor,
+      e.meta.at,
+      recordId ?? null,
+      taskId ?? null,
+      aspect,
+      before ? before.json : null,
+      current.json,
+      `labeled ${recordId} in task ${taskId} as ${before ? `${current.text} (was ${before.text})` : current.text}`,
+    ]);
+    return true;
+  }
+
+  /** On a server: the timeline rows need no later state, so they go out while the log is still read. */
+  async begin(tx: SqlExecutor): Promise<void> {
+    this.rebuildIndexes = await dropIndexes(tx, 'audit_history');
+    this.rows.stream(tx);
+  }
+
   async finish(tx: SqlExecutor): Promise<void> {
-    await withIndexesDeferred(tx, 'audit_history', this.rows.length, () => this.rows.insert(tx));
-    const state = [...this.state].map(([k, value]) => [...k.split('\u0000'), value === null || value === undefined ? null : JSON.stringify(value)]);
-    await insertRows(tx, 'audit_history_state', [['project_id', 'uuid'], ['aspect', 'text'], ['value', 'jsonb']], state);
+    if (this.rebuildIndexes) {
+      await this.rows.insert(tx);
+      await this.rebuildIndexes();
+    } else {
+      await withIndexesDeferred(tx, 'audit_history', this.rows.length, () => this.rows.insert(tx));
+    }
+    const state = new BulkRows('audit_history_state', [['project_id', 'uuid'], ['aspect', 'text'], ['value', 'jsonb']]);
+    for (const [k, value] of this.state) state.push([...k.split('\u0000'), value === null || value === undefined ? null : JSON.stringify(value)]);
+    for (const [k, value] of this.answers) state.push([...k.split('\u0000'), value.json]);
+    await withIndexesDeferred(tx, 'audit_history_state', state.length, () => state.insert(tx));
   }
 }
 

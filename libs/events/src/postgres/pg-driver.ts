@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import type { SqlDatabase, SqlExecutor } from '../sql.ts';
 
 const statementNames = new Map<string, string>();
@@ -24,19 +27,39 @@ function prepared(sql: string, params: readonly unknown[] | undefined): string |
   return { name, text: sql, values: params as unknown[] };
 }
 
-function clientExecutor(client: pg.PoolClient): SqlExecutor {
-  const self: SqlExecutor = {
-    dialect: 'pg',
+function clientExecutor(client: pg.PoolClient): SqlExecutor & { end(): void } {
+  // Work still queued on the executor after its transaction ended (a bulk load streaming in the
+  // background, see BulkRows.stream) must fail, not run outside it on a connection handed back.
+  let ended = false;
+  const open = () => {
+    if (ended) throw new Error('the transaction has ended');
+  };
+  const self = {
+    dialect: 'pg' as const,
     async query<R>(sql: string, params?: readonly unknown[]) {
+      open();
       const r = await client.query(prepared(sql, params));
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
+      open();
       await client.query(sql);
     },
-    transaction: (work) => work(self),
+    transaction: <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => work(self),
+    async copyFrom(sql: string, data: Iterable<string> | AsyncIterable<string>) {
+      open();
+      await copyInto(client, sql, data);
+    },
+    end() {
+      ended = true;
+    },
   };
   return self;
+}
+
+/** COPY … FROM STDIN through pg-copy-streams (the connection does nothing else meanwhile). */
+async function copyInto(client: pg.PoolClient, sql: string, data: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  await pipeline(Readable.from(data, { objectMode: false }), client.query(copyFromStdin(sql)));
 }
 
 /** A PostgreSQL server through a `pg` pool (scale-out mode, `DATABASE_URL`). */
@@ -58,14 +81,25 @@ export async function openPostgres(connectionString: string, options: { maxConne
     },
     async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      const tx = clientExecutor(client);
       try {
         await client.query('begin');
-        const result = await work(clientExecutor(client));
+        const result = await work(tx);
+        tx.end();
         await client.query('commit');
         return result;
       } catch (err) {
+        tx.end();
         await client.query('rollback').catch(() => undefined);
         throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async copyFrom(sql, data) {
+      const client = await pool.connect();
+      try {
+        await copyInto(client, sql, data);
       } finally {
         client.release();
       }

@@ -18,6 +18,12 @@ function executor(db: Queryable): SqlExecutor {
       if (db instanceof PGlite) return db.transaction((tx) => work(executor(tx)));
       return work(self); // already inside a transaction: join it
     },
+    async copyFrom(sql, data) {
+      // PGlite reads COPY data from a blob named /dev/blob; no streaming, the data is gathered first.
+      const parts: string[] = [];
+      for await (const part of data) parts.push(part);
+      await db.query(sql.replace(/\bfrom\s+stdin\b/i, `from '/dev/blob'`), [], { blob: new Blob(parts) });
+    },
   };
   return self;
 }
