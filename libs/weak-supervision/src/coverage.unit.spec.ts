@@ -147,3 +147,31 @@ describe('per-vote-pattern shrinkage (experimental, off by default)', () => {
     expect(fitPatterns(m, ids, g, Int32Array.from(labels), 2, [Infinity], 5).strength).toBe(Infinity);
   });
 });
+
+describe('poolStrength (experimental, off by default): rare one-class LFs borrow their class peers\' rates', () => {
+  it("a rule that fires 3 times with no other evidence gets its class's likelihood ratio", () => {
+    const r = rng(17);
+    const rows: number[][] = [];
+    for (let i = 0; i < 4000; i++) {
+      const y = r() < 0.5 ? 0 : 1;
+      // LFs 0-2 vote class 1 (fire on 40 % of class 1, 2 % of class 0); LF 3 votes class 0; LF 4 is rare
+      const row: number[] = [0, 1, 2].map(() => (r() < (y === 1 ? 0.4 : 0.02) ? 1 : -1));
+      row.push(r() < (y === 0 ? 0.5 : 0.05) ? 0 : -1);
+      row.push(-1);
+      rows.push(row);
+    }
+    for (let i = 0; i < 3; i++) rows.push([-1, -1, -1, -1, 1]);
+    const m = labelMatrixFromDense(rows);
+    const ratio = (pool: number): number => {
+      const p = fitEm(m, { ...base, coverage: 'lf', poolStrength: pool }, undefined);
+      // theta[(j*K + y)*(K+1) + l]: P(LF 4 says 1 | y = 1) / P(LF 4 says 1 | y = 0)
+      return p.theta[(4 * 2 + 1) * 3 + 1]! / p.theta[(4 * 2 + 0) * 3 + 1]!;
+    };
+    const alone = ratio(0);
+    const pooled = ratio(10);
+    expect(pooled).toBeGreaterThan(3 * alone);
+    expect(pooled).toBeGreaterThan(5);
+    const p = fitEm(m, { ...base, coverage: 'lf', poolStrength: 10 }, undefined);
+    for (const v of p.theta) expect(Number.isFinite(v)).toBe(true);
+  });
+});

@@ -56,6 +56,12 @@ export interface EmConfig {
    * assignments and tends to drive it to ~0, which makes uncovered records confidently the other class.
    */
   uncoveredPrior?: boolean;
+  /**
+   * Per-LF model, one-class LFs: S_v pseudo-votes per LF distributed over the true classes like the
+   * pooled votes of all LFs voting the same class (hierarchical shrinkage: an LF with few votes looks
+   * like its class's LFs, one with many votes keeps its own rates). 0 = off (default).
+   */
+  poolStrength?: number;
   maxIter: number;
   tol: number;
 }
@@ -243,17 +249,42 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
   const offAcc = K === 1 ? 0 : (1 - cfg.priorAccuracy) / (K - 1);
   const den = new Float64Array(K);
   const wAbs = cfg.abstainWeight ?? 1;
+  const Sh = cfg.modelAbstains ? (cfg.poolStrength ?? 0) : 0;
+  // pooled composition per voted class c: share of the class-c votes of one-class LFs cast on class-y records
+  const pol = new Int32Array(M).fill(-1);
+  const pooled = new Float64Array(K * K);
+  if (Sh > 0) {
+    const voteSum = new Float64Array(K);
+    for (let j = 0; j < M; j++) {
+      let cls = -1;
+      for (let l = 0; l < K; l++) {
+        let v = 0;
+        for (let y = 0; y < K; y++) v += c.votes[(j * K + l) * K + y]!;
+        if (v > 0) cls = cls === -1 ? l : -2;
+      }
+      if (cls < 0) continue;
+      pol[j] = cls;
+      for (let y = 0; y < K; y++) {
+        pooled[cls * K + y] = pooled[cls * K + y]! + c.votes[(j * K + cls) * K + y]!;
+        voteSum[cls] = voteSum[cls]! + c.votes[(j * K + cls) * K + y]!;
+      }
+    }
+    for (let cl = 0; cl < K; cl++) for (let y = 0; y < K; y++) pooled[cl * K + y] = voteSum[cl]! > 0 ? pooled[cl * K + y]! / voteSum[cl]! : 0;
+  }
   for (let j = 0; j < M; j++) {
     const a = cfg.modelAbstains ? Math.min(Math.max(absRate[j]!, 1e-3), 1 - 1e-3) : 0;
+    const cj = pol[j]!;
     for (let y = 0; y < K; y++) {
       const row = (j * K + y) * K1;
       let votesY = 0;
       for (let l = 0; l < K; l++) votesY += c.votes[(j * K + l) * K + y]!;
       // Dirichlet posterior mean (MAP with pseudo-counts >= 1 would be mean-like anyway)
       let denom: number;
+      let mu = 0;
       if (cfg.modelAbstains) {
         const absCount = Math.max(c.total[y]! - votesY, 0);
-        denom = c.total[y]! + S;
+        if (cj >= 0 && Sh > 0) mu = Sh * pooled[cj * K + y]!;
+        denom = c.total[y]! + S + mu;
         p.theta[row + K] = (absCount + S * a) / denom;
       } else {
         denom = votesY + S;
@@ -262,7 +293,7 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
       den[y] = denom;
       const voteMass = S * (1 - a);
       for (let l = 0; l < K; l++) {
-        const prior = voteMass * (l === y ? acc : offAcc);
+        const prior = voteMass * (l === y ? acc : offAcc) + (l === cj ? mu : 0);
         p.theta[row + l] = (c.votes[(j * K + l) * K + y]! + prior) / denom;
       }
     }

@@ -78,6 +78,8 @@ export const OURS_DEFAULTS = {
    * (valid-CV ECE 0.063 → 0.071); see bench/results/ws-2026-11-27.md, session 4.
    */
   semiCoverages: ['lf'] as Array<'lf' | 'class'>,
+  /** Per-LF model: hierarchical shrinkage of one-class LFs towards their class's pooled rate (EmConfig.poolStrength; experiment). */
+  poolStrength: 0,
   /** Semi-supervised 'class' variants: uncovered records scored by the class balance only (experiment). */
   semiUncoveredPrior: false,
   /** Experiments: also try each variant with the monotone constraint. */
@@ -124,7 +126,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   // 'class' needs every LF to vote one class only (keyword / regex rules): an LF that votes several
   // classes has its accuracy spread over several "some vote c" events, which 'lf' models directly.
   const coverage = OURS_DEFAULTS.coverage === 'class' && unipolarLfs(matrix) ? 'class' : 'lf';
-  const cfg: EmConfig = { ...emConfigFor(options), coverage, uncoveredPrior: OURS_DEFAULTS.uncoveredPrior && coverage === 'class' };
+  const cfg: EmConfig = { ...emConfigFor(options), coverage, uncoveredPrior: OURS_DEFAULTS.uncoveredPrior && coverage === 'class', poolStrength: OURS_DEFAULTS.poolStrength };
   let manualCount = 0;
   if (manual) for (let i = 0; i < manual.length; i++) if (manual[i]! >= 0) manualCount++;
   let em: EmParams;
