@@ -17,14 +17,13 @@
  * Statements and CPU per label count the warm-up writes too.
  */
 import { fork } from 'node:child_process';
-import http from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig, platformOn } from '@refinery/runtime';
 import { startProjector } from '@refinery/projector-app';
 import { startApiServer } from '@refinery/api';
-import type { SqlDatabase, SqlExecutor } from '@refinery/events';
 import { openBenchDatabase, serverUnreachable, type BackendName } from './lib/databases.ts';
-import { machineInfo } from './lib/machine.ts';
+import { httpCall } from './lib/http.ts';
+import { countStatements } from './lib/profile.ts';
+import { machineInfo, postgresCpuMs } from './lib/machine.ts';
 import { emitJson, markdownTable, note } from './lib/report.ts';
 import { percentile, round, summarize } from './lib/stats.ts';
 
@@ -62,45 +61,8 @@ interface LoadResult {
   firstErrors: string[];
 }
 
-/** Keep-alive connections for the load: Node's `fetch` (undici) cost the load generator ~2 ms of CPU per label. */
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-function call(url: string, method: string, path: string, body?: unknown, type = 'application/json', retry = true): Promise<Record<string, unknown>> {
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${url}${path}`,
-      {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          ...(payload !== undefined ? { 'content-type': type, 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-            if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`));
-            else resolve(json);
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      // A kept-alive socket the server closed while idle: send again once on a new one (as
-      // browsers do; the Node docs' `reusedSocket` pattern). PUT and GET are idempotent here.
-      if (retry && req.reusedSocket && err.code === 'ECONNRESET') call(url, method, path, body, type, false).then(resolve, reject);
-      else reject(err);
-    });
-    req.end(payload);
-  });
+function call(url: string, method: string, path: string, body?: unknown, type = 'application/json'): Promise<Record<string, unknown>> {
+  return httpCall(url, method, path, { body, type, token: TOKEN });
 }
 
 /**
@@ -179,77 +141,6 @@ function loadInChild(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-/** Counts the SQL statements the product sends (a transaction's BEGIN/COMMIT count as one). */
-function countStatements(db: SqlDatabase): { count: number; byText: Map<string, { n: number; ms: number }> } {
-  const counter = { count: 0, byText: new Map<string, { n: number; ms: number }>() };
-  // --statement-profile: count and time (as seen by the client) each statement, keyed by its first words
-  const profile = process.argv.includes('--statement-profile');
-  const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
-    if (!profile) return p;
-    const t0 = performance.now();
-    // the statement's first words and the product function that sent it (the same text is sent from several places)
-    const caller = (new Error().stack ?? '')
-      .split('\n')
-      .find((l) => /(libs|apps)\//.test(l) && !/event-store\.ts|pg-driver\.ts|pglite-driver\.ts/.test(l));
-    const key = `${sql.replace(/\s+/g, ' ').trim().slice(0, 60)} @ ${caller?.trim().replace(/^at /, '').replace(/\(.*\/(libs|apps)\//, '(') ?? '?'}`;
-    return p.finally(() => {
-      const e = counter.byText.get(key) ?? { n: 0, ms: 0 };
-      e.n++;
-      e.ms += performance.now() - t0;
-      counter.byText.set(key, e);
-    });
-  };
-  const wrap = (x: SqlExecutor) => {
-    const query = x.query.bind(x);
-    const exec = x.exec.bind(x);
-    const transaction = x.transaction.bind(x);
-    const w = x as { -readonly [K in keyof SqlExecutor]: SqlExecutor[K] };
-    w.query = ((sql: string, params?: readonly unknown[]) => {
-      counter.count++;
-      return timed(sql, query(sql, params));
-    }) as SqlExecutor['query'];
-    w.exec = (sql: string) => {
-      counter.count++;
-      return timed(sql, exec(sql));
-    };
-    w.transaction = <T>(work: (tx: SqlExecutor) => Promise<T>) => {
-      counter.count++;
-      return transaction((tx) => {
-        if (tx !== x && !wrapped.has(tx)) {
-          wrapped.add(tx);
-          wrap(tx);
-        }
-        return work(tx);
-      });
-    };
-  };
-  const wrapped = new WeakSet<SqlExecutor>();
-  wrap(db);
-  return counter;
-}
-
-/**
- * CPU time of the benchmark's PostgreSQL cluster (/proc; the server is local): its postmaster
- * (with the children it reaped) and every process titled with the cluster's name, so that other
- * clusters on the machine do not count.
- */
-function postgresCpuMs(cluster: string): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (!cmdline.startsWith(`postgres: ${cluster}:`) && !(cmdline.includes('bin/postgres') && cmdline.includes(`/${cluster}/`))) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime stime cutime cstime
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
 function bySecond(latencies: readonly number[], startedAt: readonly number[]): number[] {
   const max: number[] = [];
   latencies.forEach((l, i) => {
@@ -261,7 +152,8 @@ function bySecond(latencies: readonly number[], startedAt: readonly number[]): n
 
 async function run(backend: BackendName, rate: number, seconds: number, warmup: number, client: 'child' | 'in-process') {
   const bench = await openBenchDatabase(backend, { maxConnections: 20 });
-  const statements = countStatements(bench.db);
+  // --statement-profile: count and time (as seen by the client) each statement, keyed by its first words
+  const statements = countStatements(bench.db, process.argv.includes('--statement-profile'));
   const platform = await platformOn(bench.db, backend === 'postgres' ? 'server' : 'embedded');
   const projector = await startProjector(platform, { log: () => undefined });
   const api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: TOKEN }), port: 0, readWaitMs: 30_000 }, {

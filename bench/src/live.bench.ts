@@ -6,9 +6,12 @@
  * The product runs in a child process (API + projector + database, as `refinery start` wires
  * them) so its resident memory is measured apart from the simulated clients.
  *
- *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60] [--live off]
+ *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60] [--live off] [--awareness-echo on]
  *
  * `--live off` is the control: the same accounts and paced writes, no Yjs clients.
+ * `LIVE_BENCH_STATEMENTS=1`: the server counts its SQL statements by caller (printed at the end).
+ * `--awareness-echo on`: clients send every awareness change back as stock y-websocket does
+ * (the product's web client sends only its own; see sendOwnAwarenessOnly).
  *
  * Targets: 0 errors, visible to the other clients p99 ≤ 150 ms, server RSS ≤ 500 MB.
  */
@@ -22,7 +25,9 @@ import { loadConfig, platformOn } from '@refinery/runtime';
 import { startProjector } from '@refinery/projector-app';
 import { startApiServer } from '@refinery/api';
 import { openBenchDatabase, serverUnreachable, type BackendName } from './lib/databases.ts';
-import { machineInfo, loadavg } from './lib/machine.ts';
+import { httpCall } from './lib/http.ts';
+import { machineInfo, loadavg, postgresCpuMs, processCpuMs } from './lib/machine.ts';
+import { countStatements } from './lib/profile.ts';
 import { emitJson, markdownTable, note } from './lib/report.ts';
 import { percentile, round } from './lib/stats.ts';
 
@@ -37,6 +42,7 @@ function arg(name: string, fallback: string): string {
 
 async function serve(backend: BackendName): Promise<void> {
   const bench = await openBenchDatabase(backend, { maxConnections: 20 });
+  const statements = countStatements(bench.db, process.env['LIVE_BENCH_STATEMENTS'] === '1');
   const platform = await platformOn(bench.db, backend === 'postgres' ? 'server' : 'embedded');
   const projector = await startProjector(platform, { log: () => undefined });
   const api = await startApiServer(platform, { ...loadConfig({ REFINERY_ADMIN_TOKEN: TOKEN }), port: 0, readWaitMs: 30_000 }, {
@@ -45,14 +51,16 @@ async function serve(backend: BackendName): Promise<void> {
     log: (m) => process.stderr.write(`server: ${m}\n`),
     live: { maxConnectionsPerUser: 100 },
   });
-  process.stdout.write(`READY ${api.url}\n`);
+  const cluster = backend === 'postgres' ? ((await bench.db.query<{ name: string }>("select current_setting('cluster_name') as name")).rows[0]?.name ?? '') : '';
+  process.stdout.write(`READY ${api.url} ${cluster || '-'}\n`);
   await new Promise<void>((resolve) => {
     process.stdin.on('end', resolve);
     process.stdin.on('close', resolve);
     process.stdin.resume();
   });
   const { projectedAfterMs, mirroredAfterMs, mirroredBatches } = api.live.stats;
-  process.stdout.write(`STATS ${JSON.stringify({ projectedAfterMs, mirroredAfterMs, mirroredBatches })}\n`);
+  const byCaller = [...statements.byText].sort((a, b) => b[1].n - a[1].n).slice(0, 40).map(([k, v]) => [k, v.n, round(v.ms, 0)]);
+  process.stdout.write(`STATS ${JSON.stringify({ projectedAfterMs, mirroredAfterMs, mirroredBatches, statements: statements.count, byCaller })}\n`);
   await api.close();
   await projector.stop();
   await platform.store.close();
@@ -61,9 +69,14 @@ async function serve(backend: BackendName): Promise<void> {
 }
 
 /** What the server measured of its label mirror (printed when it stops). */
-let serverStats: { projectedAfterMs: number[]; mirroredAfterMs: number[]; mirroredBatches: number } | undefined;
+let serverStats: { projectedAfterMs: number[]; mirroredAfterMs: number[]; mirroredBatches: number; statements: number; byCaller: [string, number, number][] } | undefined;
 
-function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: string }> {
+/** (a function: the server's output handler sets it, which TypeScript's narrowing does not see) */
+function lastServerStats(): typeof serverStats {
+  return serverStats;
+}
+
+function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: string; cluster: string }> {
   // LIVE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the server process, for finding where time goes
   const profile = process.env['LIVE_BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['LIVE_BENCH_CPU_PROF']}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', backend], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -71,8 +84,8 @@ function startServer(backend: BackendName): Promise<{ child: ChildProcess; url: 
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
+      const m = /READY (\S+) (\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]!, cluster: m[2] === '-' ? '' : m[2]! });
       const stats = /STATS (.+)\n/.exec(out);
       if (stats) serverStats = JSON.parse(stats[1]!);
     });
@@ -88,6 +101,22 @@ function rssMb(pid: number): number {
 
 // --- the simulated annotators ----------------------------------------------------------------
 
+/**
+ * As the web client does (apps/web/src/composables/useLiveSession.ts): y-websocket sends every
+ * awareness change it applies, the other clients' included, back to the server, which drops
+ * them (only a connection's own presence is its to set). Sending only local changes removes
+ * those echoes: one message per client and presence flush fewer in each direction.
+ */
+function sendOwnAwarenessOnly(provider: WebsocketProvider): void {
+  const p = provider as unknown as { _awarenessUpdateHandler: (changes: unknown, origin: unknown) => void };
+  const send = p._awarenessUpdateHandler;
+  provider.awareness.off('update', send);
+  p._awarenessUpdateHandler = (changes, origin) => {
+    if (origin !== provider) send(changes, origin); // the provider is the origin of what the server sent
+  };
+  provider.awareness.on('update', p._awarenessUpdateHandler);
+}
+
 interface Annotator {
   name: string;
   userId: string;
@@ -96,24 +125,16 @@ interface Annotator {
   provider: WebsocketProvider;
 }
 
-async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number, withLive: boolean) {
-  const { child, url } = await startServer(backend);
+async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number, withLive: boolean, echo: boolean) {
+  const { child, url, cluster } = await startServer(backend);
   let errors = 0;
   const errorSamples: string[] = [];
   const fail = (what: string) => {
     errors++;
     if (errorSamples.length < 5) errorSamples.push(what);
   };
-  const call = async (method: string, path: string, body?: unknown, token = TOKEN, type = 'application/json') => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': type } : {}) },
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : {}) as Record<string, unknown> & { id: string; position: string; token: string };
-  };
+  const call = async (method: string, path: string, body?: unknown, token = TOKEN, type = 'application/json') =>
+    (await httpCall(url, method, path, { body, type, token })) as Record<string, unknown> & { id: string; position: string; token: string };
   const rssSamples: number[] = [];
   const rssTimer = setInterval(() => {
     try {
@@ -166,7 +187,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     const ackAt = new Map<string, number>();
     const fromAck: number[] = [];
     const putMs: number[] = [];
-    const seen = new Map<string, number>(); // key → observers that saw it
+    let seenPairs = 0; // (write, observer) pairs seen so far
     const latencies: number[] = [];
     const perWriteMax = new Map<string, number>();
     note(`${backend}: connecting ${annotatorCount} Yjs clients`);
@@ -182,9 +203,15 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
         disableBc: true,
         params: { token: a.token },
       });
+      if (!echo) sendOwnAwarenessOnly(provider);
+      // These annotators label over HTTP and never edit the document, so nothing of theirs is to
+      // be sent: without the provider's 'update' listener Yjs does not re-encode every update
+      // the server sends (a quarter of the 50 simulated clients' CPU, on the server's 2 cores).
+      doc.off('update', (provider as unknown as { _updateHandler: (u: Uint8Array, o: unknown) => void })._updateHandler);
       await new Promise<void>((resolve) => provider.once('sync', () => resolve()));
       provider.on('connection-close', () => fail(`${a.name}: connection closed`));
       const mine = a.userId;
+      const seenHere = new Set<string>(); // writes this observer saw
       doc.getMap<{ annotators: string[] }>('labels').observe((event) => {
         const now = performance.now();
         for (const recordId of event.keysChanged) {
@@ -194,9 +221,9 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
             const key = `${recordId}|${who}`;
             const t0 = sentAt.get(key);
             if (t0 === undefined) continue;
-            const obsKey = `${key}|${mine}`;
-            if (seen.has(obsKey)) continue;
-            seen.set(obsKey, now);
+            if (seenHere.has(key)) continue;
+            seenHere.add(key);
+            seenPairs++;
             const ms = now - t0;
             latencies.push(ms);
             const acked = ackAt.get(key);
@@ -210,6 +237,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     const rssBefore = rssSamples.length ? rssSamples[rssSamples.length - 1]! : 0;
 
     note(`${backend}: ${annotatorCount} annotators × ${rate} labels/s for ${seconds} s`);
+    const cpuBefore = { server: processCpuMs(child.pid!), client: process.cpuUsage(), postgres: cluster ? postgresCpuMs(cluster) : 0 };
     const started = performance.now();
     const end = started + seconds * 1000;
     let writes = 0;
@@ -245,11 +273,18 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     });
     await Promise.all(loops);
     const elapsed = (performance.now() - started) / 1000;
+    const clientCpu = process.cpuUsage(cpuBefore.client);
+    // CPU per label write of each party: what the 2 cores of this machine spend, and on what
+    const cpuMsPerLabel = {
+      server: round((processCpuMs(child.pid!) - cpuBefore.server) / Math.max(1, writes), 2),
+      postgres: cluster ? round((postgresCpuMs(cluster) - cpuBefore.postgres) / Math.max(1, writes), 2) : null,
+      clients: round((clientCpu.user + clientCpu.system) / 1000 / Math.max(1, writes), 2),
+    };
     // stragglers: everything should be visible everywhere within a couple of seconds
     const expected = withLive ? writes * (annotatorCount - 1) : 0;
     const deadline = performance.now() + 10_000;
-    while (seen.size < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const missing = expected - seen.size;
+    while (seenPairs < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const missing = expected - seenPairs;
     if (missing > 0) fail(`${missing} (write, observer) pairs never saw the label`);
     const maxima = [...perWriteMax.values()];
     return {
@@ -271,6 +306,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       putP99: round(percentile(putMs, 99), 1),
       ackToVisibleP50: round(percentile(fromAck, 50), 1),
       ackToVisibleP99: round(percentile(fromAck, 99), 1),
+      cpuMsPerLabel,
       rssBeforeMb: round(rssBefore, 0),
       rssMaxMb: round(rssSamples.reduce((m, x) => Math.max(m, x), 0), 0),
       loadavg: loadavg(),
@@ -295,6 +331,7 @@ function serverSplit(): Record<string, number> {
     projectedP99: round(percentile(serverStats.projectedAfterMs, 99), 1),
     mirroredP50: round(percentile(serverStats.mirroredAfterMs, 50), 1),
     mirroredP99: round(percentile(serverStats.mirroredAfterMs, 99), 1),
+    statements: serverStats.statements,
   };
 }
 
@@ -317,8 +354,10 @@ if (process.argv.includes('--serve')) {
       }
     }
     serverStats = undefined;
-    const r = await run(backend, annotatorCount, rate, seconds, arg('live', 'on') !== 'off');
+    const r = await run(backend, annotatorCount, rate, seconds, arg('live', 'on') !== 'off', arg('awareness-echo', 'off') === 'on');
     emitJson({ bench: 'live', ...r, server: serverSplit() });
+    const byCaller = lastServerStats()?.byCaller ?? [];
+    if (byCaller.length) console.log(markdownTable(['statement @ caller', 'count', 'ms'], byCaller.map(([k, n, ms]) => [k.replaceAll('|', '/'), n, ms])));
     const met = r.errors === 0 && r.p99 <= 150 && r.rssMaxMb <= 500;
     rows.push([r.backend, r.annotators, r.targetRate, r.achievedRate, r.writes, r.errors, r.p50, r.p95, r.p99, r.max, r.allSeenP99, r.ackToVisibleP50, r.ackToVisibleP99, r.rssBeforeMb, r.rssMaxMb, met ? 'met' : '**missed**']);
   }

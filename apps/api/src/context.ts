@@ -23,7 +23,11 @@ export interface ApiContext {
   readiness: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
   log: (message: string) => void;
   /** live session documents (apps/api/src/live): told when claims change so open documents mirror them */
-  live?: { claimsChanged(projectId: string, sessionId: string): void };
+  live?: {
+    claimsChanged(projectId: string, sessionId: string): void;
+    /** label events of a record this node just appended (its stream revision is that of the last) */
+    labelsCommitted(projectId: string, recordId: string, events: readonly { type: string; data: unknown }[], lastRevision: bigint, recordSeq?: number): void;
+  };
 }
 
 export const DEFAULT_API_CONFIG: ApiConfig = {

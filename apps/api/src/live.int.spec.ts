@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
+import { recordStreamId } from '@refinery/events';
 import { testBackends } from '@refinery/events/testing';
 import { loadConfig, platformOn, type Platform } from '@refinery/runtime';
 import { startProjector, type ProjectorHandle } from '@refinery/projector-app';
+import { sameLiveLabels } from '@refinery/read-models';
 import { startApiServer, type ApiServer } from './server.ts';
 import { closed, connectLive, liveUrl, rawUpgrade, until, type LiveClient } from './live/testing.ts';
 
@@ -191,6 +193,32 @@ for (const backend of testBackends()) {
       // a client that arrives later reads it from the read model
       const late = await live(session, 'owner');
       expect((late.doc.getMap('labels').get('r2') as Json).count).toBe(1);
+    });
+
+    it('writes labels committed through this node at once, folded from the events; the read model agrees; other writers arrive through the mirror', async () => {
+      const session = await teamSession({ overlap: 3 });
+      const a = await live(session, 'ann');
+      const folded = api.live.stats.foldedLabels;
+      await label('r5', 'positive', 'bob');
+      await label('r5', 'negative', 'bob'); // replaces bob's answer
+      await label('r5', 'positive', 'cyd');
+      await ok(call('PUT', `/api/projects/${projectId}/records/r5/gold/${taskId}`, { labelIds: [labels.negative] }, tokenOf('cyd')));
+      const bob = people.get('bob')!.userId;
+      const cyd = people.get('cyd')!.userId;
+      const want = { annotators: [bob, cyd].sort(), tasks: { [taskId]: { gold: [labels.negative], [bob]: [labels.negative], [cyd]: [labels.positive] } }, count: 2 };
+      await until(() => sameLiveLabels(a.doc.getMap('labels').get('r5'), want), 5000, 'the folded labels in the document');
+      const foldedNow = api.live.stats.foldedLabels;
+      expect(foldedNow - folded).toBeGreaterThanOrEqual(4); // every open document of the project
+      // a later client reads the same from the read model
+      await call('GET', `/api/projects/${projectId}/records/r5/labels?after=${last}`);
+      const late = await live(session, 'owner');
+      expect(sameLiveLabels(late.doc.getMap('labels').get('r5'), want)).toBe(true);
+      // an answer appended by another writer (not this node's API) comes through the mirror
+      const batches = api.live.stats.mirroredBatches;
+      await platform.store.append(recordStreamId(projectId, 'r6'), [{ type: 'RecordLabeled', data: { projectId, recordId: 'r6', taskId, annotator: cyd, labelIds: [labels.positive], spans: [] } }], { actor: cyd });
+      await until(() => sameLiveLabels(a.doc.getMap('labels').get('r6'), { annotators: [cyd], tasks: { [taskId]: { [cyd]: [labels.positive] } }, count: 1 }), 5000, 'the mirrored label');
+      expect(api.live.stats.mirroredBatches).toBeGreaterThan(batches);
+      expect(api.live.stats.foldedLabels).toBe(foldedNow);
     });
 
     it('a role that may only watch gets a read-only connection: its updates never reach the document', async () => {

@@ -97,3 +97,54 @@ function label(sql: string): string {
   if (s.startsWith('update projection_checkpoints set checkpoint')) return 'write checkpoint';
   return s.slice(0, 60);
 }
+
+/**
+ * Counts the SQL statements the product sends (a transaction's BEGIN/COMMIT count as one); with
+ * `profile`, also times each (as seen by the client), keyed by its first words and the product
+ * function that sent it.
+ */
+export function countStatements(db: SqlDatabase, profile: boolean): { count: number; byText: Map<string, { n: number; ms: number }> } {
+  const counter = { count: 0, byText: new Map<string, { n: number; ms: number }>() };
+  const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
+    if (!profile) return p;
+    const t0 = performance.now();
+    // the statement's first words and the product function that sent it (the same text is sent from several places)
+    const caller = (new Error().stack ?? '')
+      .split('\n')
+      .find((l) => /(libs|apps)\//.test(l) && !/event-store\.ts|pg-driver\.ts|pglite-driver\.ts/.test(l));
+    const key = `${sql.replace(/\s+/g, ' ').trim().slice(0, 60)} @ ${caller?.trim().replace(/^at /, '').replace(/\(.*\/(libs|apps)\//, '(') ?? '?'}`;
+    return p.finally(() => {
+      const e = counter.byText.get(key) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      counter.byText.set(key, e);
+    });
+  };
+  const wrap = (x: SqlExecutor) => {
+    const query = x.query.bind(x);
+    const exec = x.exec.bind(x);
+    const transaction = x.transaction.bind(x);
+    const w = x as { -readonly [K in keyof SqlExecutor]: SqlExecutor[K] };
+    w.query = ((sql: string, params?: readonly unknown[]) => {
+      counter.count++;
+      return timed(sql, query(sql, params));
+    }) as SqlExecutor['query'];
+    w.exec = (sql: string) => {
+      counter.count++;
+      return timed(sql, exec(sql));
+    };
+    w.transaction = <T>(work: (tx: SqlExecutor) => Promise<T>) => {
+      counter.count++;
+      return transaction((tx) => {
+        if (tx !== x && !wrapped.has(tx)) {
+          wrapped.add(tx);
+          wrap(tx);
+        }
+        return work(tx);
+      });
+    };
+  };
+  const wrapped = new WeakSet<SqlExecutor>();
+  wrap(db);
+  return counter;
+}

@@ -147,7 +147,7 @@ export class LabelingState {
   );
   private readonly records = new FoldedStreams<RecordLabelsState>(emptyRecordLabels, evolveRecordLabels, 20_000);
 
-  constructor(private readonly ctx: Pick<ApiContext, 'store' | 'db'>) {}
+  constructor(private readonly ctx: Pick<ApiContext, 'store' | 'db' | 'live'>) {}
 
   /** The project and its labeling configuration, current as of the project stream's revision now. */
   async project(projectId: string, known?: { revision: bigint | undefined }): Promise<ProjectFold> {
@@ -233,6 +233,7 @@ export class LabelingState {
       try {
         const r = await store.append(streamId, events, { actor, expectedRevision: state.revision ?? 'no_stream' });
         this.records.advance(streamId, state, events, r.revision, actor);
+        this.ctx.live?.labelsCommitted(projectId, recordId, events, r.revision, record.seq);
         return { revision: r.revision.toString(), position: r.position };
       } catch (err) {
         if (fresh || !(err instanceof WrongExpectedRevisionError)) throw err;

@@ -4,7 +4,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import type { WebSocket } from 'ws';
-import type { SessionView } from '@refinery/read-models';
+import { sameLiveLabels, type LiveRecordLabels, type SessionView } from '@refinery/read-models';
 import type { LiveLimits } from './limits.ts';
 import type { LivePersistence } from './persistence.ts';
 import { refuseClientUpdate } from './guard.ts';
@@ -12,8 +12,11 @@ import { refuseClientUpdate } from './guard.ts';
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_QUERY_AWARENESS = 3;
-/** presence changes are sent out at most this often */
-export const AWARENESS_FLUSH_MS = 50;
+/**
+ * Presence changes and labels committed through this node are sent out together at most this
+ * often: one write per connection and flush instead of one per change.
+ */
+export const AWARENESS_FLUSH_MS = 40;
 
 /** WebSocket close codes used by the live endpoint (docs/live.md). */
 export const CLOSE = {
@@ -90,23 +93,73 @@ export class LiveDocument {
     // records, one message per flush and connection instead of one per change.
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       for (const id of [...added, ...updated, ...removed]) this.awarenessPending.add(id);
-      this.awarenessTimer ??= setTimeout(() => this.flushAwareness(), AWARENESS_FLUSH_MS);
+      this.scheduleFlush();
     });
   }
 
   private readonly awarenessPending = new Set<number>();
-  private awarenessTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** label changes committed through this node, written at the next flush (in arrival order) */
+  private labelWrites: { recordId: string; revision: bigint; next: (current: LiveRecordLabels | undefined) => LiveRecordLabels }[] = [];
+  /**
+   * Per record, the stream revision the last queued label write brought it to, while the label
+   * mirror has not yet passed that revision (the mirror must not write an older read model over it).
+   */
+  readonly aheadOfMirror = new Map<string, bigint>();
 
-  private flushAwareness(): void {
-    this.awarenessTimer = undefined;
-    if (this.closed || this.awarenessPending.size === 0) return;
-    const changed = [...this.awarenessPending];
-    this.awarenessPending.clear();
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
-    const message = encoding.toUint8Array(encoder);
-    for (const c of this.conns) this.send(c, message);
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), AWARENESS_FLUSH_MS);
+  }
+
+  /**
+   * Queues a label change committed through this node: `next` computes the record's labels from
+   * what the document holds. Writes older than one already queued for the record are dropped.
+   */
+  queueLabels(recordId: string, revision: bigint, next: (current: LiveRecordLabels | undefined) => LiveRecordLabels): void {
+    if (this.closed) return;
+    const ahead = this.aheadOfMirror.get(recordId);
+    if (ahead !== undefined && ahead >= revision) return;
+    this.aheadOfMirror.set(recordId, revision);
+    this.labelWrites.push({ recordId, revision, next });
+    this.scheduleFlush();
+  }
+
+  /** Queued labels (one document transaction, so one update) and presence, in one socket write per connection. */
+  private flush(): void {
+    this.flushTimer = undefined;
+    if (this.closed) return;
+    const sockets = [...this.conns].map((c) => (c.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket);
+    for (const s of sockets) s?.cork();
+    try {
+      const writes = this.labelWrites;
+      this.labelWrites = [];
+      if (writes.length) {
+        this.serverWrite((d) => {
+          const map = d.getMap<LiveRecordLabels & { count: number }>('labels');
+          for (const w of writes) {
+            const value = w.next(map.get(w.recordId));
+            if (value.annotators.length === 0 && Object.keys(value.tasks).length === 0) {
+              if (map.has(w.recordId)) map.delete(w.recordId);
+            } else {
+              const next = { ...value, count: value.annotators.length };
+              // the mirror may have written it already
+              if (!sameLiveLabels(map.get(w.recordId), next)) map.set(w.recordId, next);
+            }
+          }
+        });
+      }
+      if (this.awarenessPending.size) {
+        const changed = [...this.awarenessPending];
+        this.awarenessPending.clear();
+        const encoder = encoding.createEncoder();
+        encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+        encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+        const message = encoding.toUint8Array(encoder);
+        for (const c of this.conns) this.send(c, message);
+      }
+    } finally {
+      for (const s of sockets) s?.uncork();
+    }
   }
 
   get id(): string {
@@ -286,7 +339,7 @@ export class LiveDocument {
   /** Stores what is unsaved and closes every connection. */
   async close(code: number = 1001, reason = 'the server is shutting down'): Promise<void> {
     clearTimeout(this.unloadTimer);
-    clearTimeout(this.awarenessTimer);
+    clearTimeout(this.flushTimer);
     for (const c of this.conns) c.close(code, reason);
     this.conns.clear();
     await this.store();

@@ -10,7 +10,10 @@ import {
   activeClaims,
   deleteExpiredClaims,
   getSession,
+  foldLiveLabels,
   liveLabelsOf,
+  sameLiveLabels,
+  type LiveLabelEvent,
   loadBrowseContext,
   sessionLabeledRecords,
   sessionMembers,
@@ -100,6 +103,8 @@ export class LiveServer {
     connections: 0,
     refusedUpgrades: 0,
     mirroredBatches: 0,
+    /** (document, label event) pairs of this node's API queued without the mirror (`labelsCommitted`) */
+    foldedLabels: 0,
     /** per mirrored batch (last 10,000): ms from the newest event's append to the projection having it, and to the documents having it */
     projectedAfterMs: [] as number[],
     mirroredAfterMs: [] as number[],
@@ -327,8 +332,13 @@ export class LiveServer {
     return bc;
   }
 
-  /** Re-reads the labels of these records and writes what changed (`all`: they are members already). */
-  private async writeLabels(doc: LiveDocument, bc: BrowseContext, recordIds: readonly string[], opts: { all?: boolean } = {}): Promise<void> {
+  /**
+   * Re-reads the labels of these records and writes what changed (`all`: they are members
+   * already). `mirrored`: per record, the newest revision of its label events this write covers;
+   * a record whose labels this node already wrote past that (`aheadOfMirror`) is left alone —
+   * the read model may not have it yet, and the mirror reaches it with that newer event.
+   */
+  private async writeLabels(doc: LiveDocument, bc: BrowseContext, recordIds: readonly string[], opts: { all?: boolean; mirrored?: ReadonlyMap<string, bigint> } = {}): Promise<void> {
     if (recordIds.length === 0) return;
     const claimed = doc.doc.getMap('claims');
     const members = opts.all
@@ -339,6 +349,12 @@ export class LiveServer {
     doc.serverWrite((d) => {
       const map = d.getMap<LiveRecordLabels & { count: number }>('labels');
       for (const id of members) {
+        const ahead = doc.aheadOfMirror.get(id);
+        if (ahead !== undefined) {
+          const covered = opts.mirrored?.get(id);
+          if (covered === undefined || covered < ahead) continue;
+          doc.aheadOfMirror.delete(id);
+        }
         const l = labels.get(id);
         if (!l || (l.annotators.length === 0 && Object.keys(l.tasks).length === 0)) {
           if (map.has(id)) map.delete(id);
@@ -346,9 +362,47 @@ export class LiveServer {
         }
         // Under blind labeling nobody may see others' answers: only how many people labeled.
         const value = blind ? { annotators: [], tasks: {}, count: l.annotators.length } : { ...l, count: l.annotators.length };
-        if (JSON.stringify(map.get(id)) !== JSON.stringify(value)) map.set(id, value);
+        if (!sameLiveLabels(map.get(id), value)) map.set(id, value);
       }
     });
+  }
+
+  /**
+   * Labels committed through this node's API: written into the open documents of the project at
+   * their next flush, folded from the events (no wait for the projection, no read) — other
+   * nodes' labels, and project-wide changes, arrive through the mirror. Blind sessions wait for
+   * the mirror (the count needs everyone's answers, which the document does not hold).
+   */
+  labelsCommitted(projectId: string, recordId: string, events: readonly { type: string; data: unknown }[], lastRevision: bigint, recordSeq?: number): void {
+    if (this.stopped || this.docs.size === 0) return;
+    const changes: { event: LiveLabelEvent; revision: bigint }[] = [];
+    events.forEach((e, i) => {
+      if (RECORD_EVENTS.has(e.type)) changes.push({ event: e as LiveLabelEvent, revision: lastRevision - BigInt(events.length - 1 - i) });
+    });
+    if (changes.length === 0) return;
+    void this.foldInto(projectId, recordId, recordSeq, changes).catch((err: unknown) => this.log(`live: mirroring a committed label failed (the mirror brings it): ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private async foldInto(projectId: string, recordId: string, recordSeq: number | undefined, changes: readonly { event: LiveLabelEvent; revision: bigint }[]): Promise<void> {
+    const bc = await this.browseContext(projectId);
+    if (!bc || bc.blindLabeling) return;
+    const docs = await Promise.allSettled([...this.docs.values()]);
+    for (const d of docs) {
+      if (d.status !== 'fulfilled' || d.value.closed || d.value.session.projectId !== projectId) continue;
+      const doc = d.value;
+      const member =
+        doc.doc.getMap('labels').has(recordId) ||
+        doc.doc.getMap('claims').has(recordId) ||
+        // a session over the whole project holds every record imported before it started
+        (doc.session.filter === null && doc.session.sliceId === null && recordSeq !== undefined
+          ? recordSeq <= Number(doc.session.maxSeq)
+          : (await sessionMembers(this.ctx.db, bc, doc.session, [recordId])).length > 0);
+      if (!member) continue;
+      for (const c of changes) {
+        doc.queueLabels(recordId, c.revision, (current) => foldLiveLabels(current, c.event));
+        this.stats.foldedLabels++;
+      }
+    }
   }
 
   private async refreshClaims(doc: LiveDocument): Promise<void> {
@@ -467,14 +521,14 @@ export class LiveServer {
   }
 
   private async mirrorBatch(events: readonly Recorded[]): Promise<void> {
-    const byProject = new Map<string, { records: Set<string>; all: boolean; deleted: boolean }>();
+    const byProject = new Map<string, { records: Map<string, bigint>; all: boolean; deleted: boolean }>();
     for (const e of events) {
       const data = e.data as { projectId?: string; recordId?: string };
       if (!data.projectId) continue;
-      const entry = byProject.get(data.projectId) ?? { records: new Set<string>(), all: false, deleted: false };
+      const entry = byProject.get(data.projectId) ?? { records: new Map<string, bigint>(), all: false, deleted: false };
       if (e.type === 'ProjectDeleted') entry.deleted = true;
       else if (PROJECT_WIDE_EVENTS.has(e.type)) entry.all = true;
-      else if (data.recordId) entry.records.add(data.recordId);
+      else if (data.recordId) entry.records.set(data.recordId, e.revision); // events of a stream come in revision order
       byProject.set(data.projectId, entry);
     }
     const docs = await Promise.allSettled([...this.docs.values()]);
@@ -499,7 +553,7 @@ export class LiveServer {
         const has = new Set(labeled);
         const known = [...doc.doc.getMap('labels').keys()].filter((k) => !has.has(k));
         await this.writeLabels(doc, bc, [...labeled, ...known], { all: true });
-      } else await this.writeLabels(doc, bc, [...change.records]);
+      } else await this.writeLabels(doc, bc, [...change.records.keys()], { mirrored: change.records });
     }
     this.stats.mirroredBatches++;
     const appendedAt = Date.parse(newest.meta.at);

@@ -46,6 +46,23 @@ export function liveServerUrl(origin: string, projectId: string): string {
 }
 
 /**
+ * y-websocket sends every awareness change it applies back to the server, the other people's
+ * presence included; the server drops those (a connection may set only its own presence). With
+ * 50 people that is 50 needless messages per presence broadcast. Only changes that did not come
+ * from the server (ours, and our own removal) are sent.
+ */
+export function sendOwnAwarenessOnly(provider: WebsocketProvider): void {
+  const p = provider as unknown as { _awarenessUpdateHandler: (changes: unknown, origin: unknown) => void };
+  const send = p._awarenessUpdateHandler;
+  provider.awareness.off('update', send);
+  // destroy() unregisters whatever this property holds
+  p._awarenessUpdateHandler = (changes, origin) => {
+    if (origin !== provider) send(changes, origin);
+  };
+  provider.awareness.on('update', p._awarenessUpdateHandler);
+}
+
+/**
  * Joins a labeling session's live document while `sessionId` is set: presence (our open record
  * in awareness, everyone else's as `peers`), labels mirrored by the server as they are projected,
  * and, in team sessions, the claim on the open record (taken on open, renewed while the person is
@@ -105,6 +122,7 @@ export function useLiveSession(
     const d = new Y.Doc();
     doc.value = d;
     const ws = new WebsocketProvider(liveServerUrl(window.location.origin, p), s, d, { disableBc: true });
+    sendOwnAwarenessOnly(ws);
     provider = ws;
     ws.on('status', (e: { status: 'connected' | 'disconnected' | 'connecting' }) => {
       if (provider === ws) status.value = e.status;

@@ -179,3 +179,58 @@ export async function liveLabelsOf(db: SqlExecutor, projectId: string, recordIds
   }
   return out;
 }
+
+/** A record label event as the live documents need it (`actor` only matters to the log). */
+export type LiveLabelEvent =
+  | { type: 'RecordLabeled'; data: { taskId: string; annotator: string; labelIds: readonly string[]; spans: readonly { labelId: string; start: number; end: number }[] } }
+  | { type: 'GoldLabelSet'; data: { taskId: string; labelIds: readonly string[]; spans: readonly { labelId: string; start: number; end: number }[] } }
+  | { type: 'GoldLabelCleared'; data: { taskId: string } };
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A record's live labels after one more of its label events, without the read model: what
+ * `liveLabelsOf` reads once the projection has applied the event (an answer replaces the
+ * annotator's — or the gold — answer for the task; an empty one clears it), in its order.
+ * Project-wide changes (merged or removed labels and tasks) are not folded here.
+ */
+export function foldLiveLabels(current: LiveRecordLabels | undefined, event: LiveLabelEvent): LiveRecordLabels {
+  const tasks: Record<string, Record<string, string[]>> = {};
+  for (const [taskId, answers] of Object.entries(current?.tasks ?? {})) tasks[taskId] = { ...answers };
+  const who = event.type === 'RecordLabeled' ? event.data.annotator : 'gold';
+  const answer =
+    event.type === 'GoldLabelCleared'
+      ? []
+      : [...[...event.data.labelIds].sort(byText), ...[...event.data.spans].sort((a, b) => a.start - b.start || byText(a.labelId, b.labelId)).map((s) => `${s.labelId}:${s.start}-${s.end}`)];
+  const task = { ...tasks[event.data.taskId] };
+  if (answer.length) task[who] = answer;
+  else delete task[who];
+  if (Object.keys(task).length) tasks[event.data.taskId] = task;
+  else delete tasks[event.data.taskId];
+  // the read model's order: tasks by id; in a task gold first, then annotators by id
+  const ordered: Record<string, Record<string, string[]>> = {};
+  const annotators: string[] = [];
+  for (const taskId of Object.keys(tasks).sort(byText)) {
+    const answers = tasks[taskId]!;
+    const people = Object.keys(answers).filter((k) => k !== 'gold').sort(byText);
+    ordered[taskId] = { ...('gold' in answers ? { gold: answers['gold']! } : {}), ...Object.fromEntries(people.map((p) => [p, answers[p]!])) };
+    for (const p of people) if (!annotators.includes(p)) annotators.push(p);
+  }
+  return { annotators, tasks: ordered };
+}
+
+/** Same labels, whatever the order of keys and lists (the database's collation may order ids differently). */
+export function sameLiveLabels(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).sort().join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'undefined';
+}
