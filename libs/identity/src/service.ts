@@ -211,11 +211,28 @@ export class BuiltInIdentity implements IdentityProvider {
   async roleIn(projectId: string, userId: string, satisfied: (role: Role | undefined) => boolean = (r) => r !== undefined): Promise<Role | undefined> {
     const cached = this.authCache.role(projectId, userId);
     // A cached role that does not satisfy is read again: the membership may just have grown.
-    if (cached !== undefined && satisfied(cached)) return cached;
+    if (cached !== undefined && satisfied(cached)) {
+      if (this.authCache.roleDue(projectId, userId)) this.refreshRole(projectId, userId);
+      return cached;
+    }
     const generation = this.authCache.generation;
     const role = await this.fresh(MEMBERSHIP_VIEWS, () => memberRole(this.db, projectId, userId), satisfied);
     if (role !== undefined) this.authCache.putRole(projectId, userId, role, generation);
     return role;
+  }
+
+  private readonly roleRefreshes = new Set<string>();
+
+  /** Refresh ahead (see AuthCache): reads the role again off the request's path. */
+  private refreshRole(projectId: string, userId: string): void {
+    const key = `${projectId}|${userId}`;
+    if (this.roleRefreshes.has(key)) return;
+    this.roleRefreshes.add(key);
+    const generation = this.authCache.generation;
+    memberRole(this.db, projectId, userId)
+      .then((role) => (role === undefined ? this.authCache.dropRole(projectId, userId) : this.authCache.putRole(projectId, userId, role, generation)))
+      .catch(() => undefined) // the entry ends at its TTL; the next request reads it then
+      .finally(() => this.roleRefreshes.delete(key));
   }
 
   async projectsOf(userId: string): Promise<Map<string, Role>> {
@@ -252,9 +269,25 @@ export class BuiltInIdentity implements IdentityProvider {
     const hash = hashApiToken(token);
     const key = `t:${hash}`;
     const hit = this.authCache.credential(key, this.now().getTime());
-    if (hit) return { ...hit.auth };
-    // Requests with the same token that miss together share one lookup: when an entry expired
-    // under load, every request in flight used to read the token and user again.
+    if (hit) {
+      // refresh ahead (see AuthCache): a token found revoked or gone is dropped
+      if (this.authCache.credentialDue(key)) {
+        this.tokenLookup(hash, key).then(
+          (auth) => auth === undefined && this.authCache.dropCredential(key),
+          () => undefined, // the entry ends at its TTL; the next request reads it then
+        );
+      }
+      return { ...hit.auth };
+    }
+    const auth = await this.tokenLookup(hash, key);
+    return auth && { ...auth };
+  }
+
+  /**
+   * Requests with the same token that miss together share one lookup: when an entry expired
+   * under load, every request in flight used to read the token and user again.
+   */
+  private tokenLookup(hash: string, key: string): Promise<Authentication | undefined> {
     const generation = this.authCache.generation;
     const flight = `${key}|${generation}`;
     let lookup = this.tokenLookups.get(flight);
@@ -262,8 +295,7 @@ export class BuiltInIdentity implements IdentityProvider {
       lookup = this.lookUpToken(hash, key, generation).finally(() => this.tokenLookups.delete(flight));
       this.tokenLookups.set(flight, lookup);
     }
-    const auth = await lookup;
-    return auth && { ...auth };
+    return lookup;
   }
 
   private readonly tokenLookups = new Map<string, Promise<Authentication | undefined>>();
