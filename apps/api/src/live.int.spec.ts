@@ -199,6 +199,7 @@ for (const backend of testBackends()) {
       const session = await teamSession({ overlap: 3 });
       const a = await live(session, 'ann');
       const folded = api.live.stats.foldedLabels;
+      const confirmed = api.live.stats.foldsConfirmed;
       await label('r5', 'positive', 'bob');
       await label('r5', 'negative', 'bob'); // replaces bob's answer
       await label('r5', 'positive', 'cyd');
@@ -209,6 +210,8 @@ for (const backend of testBackends()) {
       await until(() => sameLiveLabels(a.doc.getMap('labels').get('r5'), want), 5000, 'the folded labels in the document');
       const foldedNow = api.live.stats.foldedLabels;
       expect(foldedNow - folded).toBeGreaterThanOrEqual(4); // every open document of the project
+      // the mirror, reaching those events, finds the documents right and reads nothing for them
+      await until(() => api.live.stats.foldsConfirmed > confirmed, 5000, 'the mirror confirming the folds');
       // a later client reads the same from the read model
       await call('GET', `/api/projects/${projectId}/records/r5/labels?after=${last}`);
       const late = await live(session, 'owner');
@@ -219,6 +222,11 @@ for (const backend of testBackends()) {
       await until(() => sameLiveLabels(a.doc.getMap('labels').get('r6'), { annotators: [cyd], tasks: { [taskId]: { [cyd]: [labels.positive] } }, count: 1 }), 5000, 'the mirrored label');
       expect(api.live.stats.mirroredBatches).toBeGreaterThan(batches);
       expect(api.live.stats.foldedLabels).toBe(foldedNow);
+      // both on one record: this node's fold, then another writer's answer — the mirror reads it
+      await label('r7', 'negative', 'bob');
+      await platform.store.append(recordStreamId(projectId, 'r7'), [{ type: 'RecordLabeled', data: { projectId, recordId: 'r7', taskId, annotator: cyd, labelIds: [labels.positive], spans: [] } }], { actor: cyd });
+      const both = { annotators: [bob, cyd].sort(), tasks: { [taskId]: { [bob]: [labels.negative], [cyd]: [labels.positive] } }, count: 2 };
+      await until(() => sameLiveLabels(a.doc.getMap('labels').get('r7'), both), 5000, 'both answers on r7');
     });
 
     it('a role that may only watch gets a read-only connection: its updates never reach the document', async () => {

@@ -102,10 +102,12 @@ export class LiveDocument {
   /** label changes committed through this node, written at the next flush (in arrival order) */
   private labelWrites: { recordId: string; revision: bigint; next: (current: LiveRecordLabels | undefined) => LiveRecordLabels }[] = [];
   /**
-   * Per record, the stream revision the last queued label write brought it to, while the label
-   * mirror has not yet passed that revision (the mirror must not write an older read model over it).
+   * Label writes of this node, per record, that the label mirror has not yet passed: `ahead` is
+   * the stream revision the last one brought the record to (the mirror must not write an older
+   * read model over it), `revisions` those folded, `unverified` set when the mirror had to leave
+   * the record alone while a change not folded here (another node's) was among its events.
    */
-  readonly aheadOfMirror = new Map<string, bigint>();
+  readonly folds = new Map<string, { ahead: bigint; revisions: bigint[]; unverified: boolean }>();
 
   private scheduleFlush(): void {
     this.flushTimer ??= setTimeout(() => this.flush(), AWARENESS_FLUSH_MS);
@@ -117,9 +119,12 @@ export class LiveDocument {
    */
   queueLabels(recordId: string, revision: bigint, next: (current: LiveRecordLabels | undefined) => LiveRecordLabels): void {
     if (this.closed) return;
-    const ahead = this.aheadOfMirror.get(recordId);
-    if (ahead !== undefined && ahead >= revision) return;
-    this.aheadOfMirror.set(recordId, revision);
+    const track = this.folds.get(recordId);
+    if (track && track.ahead >= revision) return;
+    if (track) {
+      track.ahead = revision;
+      track.revisions.push(revision);
+    } else this.folds.set(recordId, { ahead: revision, revisions: [revision], unverified: false });
     this.labelWrites.push({ recordId, revision, next });
     this.scheduleFlush();
   }

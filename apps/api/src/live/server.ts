@@ -105,6 +105,8 @@ export class LiveServer {
     mirroredBatches: 0,
     /** (document, label event) pairs of this node's API queued without the mirror (`labelsCommitted`) */
     foldedLabels: 0,
+    /** (document, record) pairs the mirror found already right by folds, so read nothing for */
+    foldsConfirmed: 0,
     /** per mirrored batch (last 10,000): ms from the newest event's append to the projection having it, and to the documents having it */
     projectedAfterMs: [] as number[],
     mirroredAfterMs: [] as number[],
@@ -334,27 +336,44 @@ export class LiveServer {
 
   /**
    * Re-reads the labels of these records and writes what changed (`all`: they are members
-   * already). `mirrored`: per record, the newest revision of its label events this write covers;
-   * a record whose labels this node already wrote past that (`aheadOfMirror`) is left alone —
-   * the read model may not have it yet, and the mirror reaches it with that newer event.
+   * already). `mirrored`: per record, the revisions of its label events this write covers.
+   * Records this node folded labels into (`doc.folds`):
+   * - wrote past the newest covered revision: left alone — the read model may not have it yet,
+   *   and the mirror reaches the record again with that newer event;
+   * - every covered event was folded here, and nothing else happened to the record meanwhile:
+   *   the document already shows what the read model says (the fold is the projection's rule),
+   *   so nothing is read;
+   * - otherwise re-read like any other record.
    */
-  private async writeLabels(doc: LiveDocument, bc: BrowseContext, recordIds: readonly string[], opts: { all?: boolean; mirrored?: ReadonlyMap<string, bigint> } = {}): Promise<void> {
-    if (recordIds.length === 0) return;
+  private async writeLabels(doc: LiveDocument, bc: BrowseContext, recordIds: readonly string[], opts: { all?: boolean; mirrored?: ReadonlyMap<string, readonly bigint[]> } = {}): Promise<void> {
+    const toRead: string[] = [];
+    for (const id of recordIds) {
+      const track = doc.folds.get(id);
+      if (!track) {
+        toRead.push(id);
+        continue;
+      }
+      const revisions = opts.mirrored?.get(id) ?? [];
+      const covered = revisions.reduce((m, r) => (r > m ? r : m), -1n);
+      const foreign = revisions.some((r) => !track.revisions.includes(r));
+      if (covered < track.ahead) {
+        if (foreign || opts.all) track.unverified = true;
+        continue;
+      }
+      doc.folds.delete(id);
+      if (foreign || track.unverified) toRead.push(id);
+      else this.stats.foldsConfirmed++;
+    }
+    if (toRead.length === 0) return;
     const claimed = doc.doc.getMap('claims');
     const members = opts.all
-      ? recordIds
-      : [...new Set([...(await sessionMembers(this.ctx.db, bc, doc.session, recordIds)), ...recordIds.filter((id) => claimed.has(id))])];
+      ? toRead
+      : [...new Set([...(await sessionMembers(this.ctx.db, bc, doc.session, toRead)), ...toRead.filter((id) => claimed.has(id))])];
     const labels = await liveLabelsOf(this.ctx.db, doc.session.projectId, members);
     const blind = bc.blindLabeling;
     doc.serverWrite((d) => {
       const map = d.getMap<LiveRecordLabels & { count: number }>('labels');
       for (const id of members) {
-        const ahead = doc.aheadOfMirror.get(id);
-        if (ahead !== undefined) {
-          const covered = opts.mirrored?.get(id);
-          if (covered === undefined || covered < ahead) continue;
-          doc.aheadOfMirror.delete(id);
-        }
         const l = labels.get(id);
         if (!l || (l.annotators.length === 0 && Object.keys(l.tasks).length === 0)) {
           if (map.has(id)) map.delete(id);
@@ -521,14 +540,18 @@ export class LiveServer {
   }
 
   private async mirrorBatch(events: readonly Recorded[]): Promise<void> {
-    const byProject = new Map<string, { records: Map<string, bigint>; all: boolean; deleted: boolean }>();
+    const byProject = new Map<string, { records: Map<string, bigint[]>; all: boolean; deleted: boolean }>();
     for (const e of events) {
       const data = e.data as { projectId?: string; recordId?: string };
       if (!data.projectId) continue;
-      const entry = byProject.get(data.projectId) ?? { records: new Map<string, bigint>(), all: false, deleted: false };
+      const entry = byProject.get(data.projectId) ?? { records: new Map<string, bigint[]>(), all: false, deleted: false };
       if (e.type === 'ProjectDeleted') entry.deleted = true;
       else if (PROJECT_WIDE_EVENTS.has(e.type)) entry.all = true;
-      else if (data.recordId) entry.records.set(data.recordId, e.revision); // events of a stream come in revision order
+      else if (data.recordId) {
+        const revisions = entry.records.get(data.recordId);
+        if (revisions) revisions.push(e.revision);
+        else entry.records.set(data.recordId, [e.revision]);
+      }
       byProject.set(data.projectId, entry);
     }
     const docs = await Promise.allSettled([...this.docs.values()]);
