@@ -62,16 +62,24 @@ export async function readRawEvents(sql: SqlExecutor, range: LogRange): Promise<
   // The filters apply to the ordered index scan of the range (`offset 0` keeps the planner from
   // pulling them in): estimating the project filter as very selective, it otherwise sorted the
   // whole rest of the log for every page (1.1 s a page in a 1M-event log, 10 ms this way).
-  const r = await sql.query<EventRow>(
-    `select ${COLUMNS} from (
+  const text = `select ${COLUMNS} from (
        select * from events
        where (tx_id, position) > ($1::text::xid8, $2::bigint) and (tx_id, position) <= ($3::text::xid8, $4::bigint)
        order by tx_id, position offset 0
      ) events
      where true ${filter}
-     order by tx_id, position limit $5`,
-    params,
-  );
+     order by tx_id, position limit $5`;
+  // The pg driver prepares statements, and after a few pages PostgreSQL switches to the generic
+  // plan, which cannot see how many rows the range holds: it sorted the rest of the log for every
+  // page (0.7 s and 400 MB of temp files per page at 1M events, against 12 ms planned with the
+  // values). Planned with the values every time, in a transaction of its own.
+  const r =
+    sql.dialect === 'pg'
+      ? await sql.transaction(async (tx) => {
+          await tx.query(`select set_config('plan_cache_mode', 'force_custom_plan', true)`);
+          return tx.query<EventRow>(text, params);
+        })
+      : await sql.query<EventRow>(text, params);
   return r.rows.map((row) => ({
     id: row.id,
     streamId: row.stream_id,
