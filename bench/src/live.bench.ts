@@ -5,10 +5,11 @@
  *
  * The product runs in a child process (API + projector + database, as `refinery start` wires
  * them) so its resident memory is measured apart from the simulated clients. The Yjs clients run
- * in a second child (`--observers`), the HTTP writers in this process: each side's work does not
+ * in child processes of their own (`--observers`, `--observer-processes`, default 2, each with a
+ * share of the clients), the HTTP writers in this process: each side's work does not
  * hold up the other's timing, as with people on their own machines. Times are epoch ms in both.
  *
- *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60] [--live off] [--awareness-echo on]
+ *   npm run bench:live -- [--backends pglite-disk,postgres] [--annotators 50] [--rate 5] [--seconds 60] [--live off] [--awareness-echo on] [--observer-processes 2]
  *
  * `--live off` is the control: the same accounts and paced writes, no Yjs clients.
  * `LIVE_BENCH_STATEMENTS=1`: the server counts its SQL statements by caller (printed at the end).
@@ -20,6 +21,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { WebSocket } from 'ws';
@@ -54,6 +56,9 @@ async function serve(backend: BackendName): Promise<void> {
     live: { maxConnectionsPerUser: 100 },
   });
   const cluster = backend === 'postgres' ? ((await bench.db.query<{ name: string }>("select current_setting('cluster_name') as name")).rows[0]?.name ?? '') : '';
+  // how long the server's event loop was held up (every request and update waits behind it)
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   process.stdout.write(`READY ${api.url} ${cluster || '-'}\n`);
   await new Promise<void>((resolve) => {
     process.stdin.on('end', resolve);
@@ -62,7 +67,8 @@ async function serve(backend: BackendName): Promise<void> {
   });
   const { projectedAfterMs, mirroredAfterMs, mirroredBatches } = api.live.stats;
   const byCaller = [...statements.byText].sort((a, b) => b[1].n - a[1].n).slice(0, 40).map(([k, v]) => [k, v.n, round(v.ms, 0)]);
-  process.stdout.write(`STATS ${JSON.stringify({ projectedAfterMs, mirroredAfterMs, mirroredBatches, statements: statements.count, byCaller })}\n`);
+  const eventLoopDelayMs = { p50: round(loopDelay.percentile(50) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
+  process.stdout.write(`STATS ${JSON.stringify({ projectedAfterMs, mirroredAfterMs, mirroredBatches, statements: statements.count, byCaller, eventLoopDelayMs })}\n`);
   await api.close();
   await projector.stop();
   await platform.store.close();
@@ -71,7 +77,9 @@ async function serve(backend: BackendName): Promise<void> {
 }
 
 /** What the server measured of its label mirror (printed when it stops). */
-let serverStats: { projectedAfterMs: number[]; mirroredAfterMs: number[]; mirroredBatches: number; statements: number; byCaller: [string, number, number][] } | undefined;
+let serverStats:
+  | { projectedAfterMs: number[]; mirroredAfterMs: number[]; mirroredBatches: number; statements: number; byCaller: [string, number, number][]; eventLoopDelayMs: Record<string, number> }
+  | undefined;
 
 /** (a function: the server's output handler sets it, which TypeScript's narrowing does not see) */
 function lastServerStats(): typeof serverStats {
@@ -138,12 +146,14 @@ interface ObserverSpec {
   accounts: { name: string; userId: string; token: string }[];
   echo: boolean;
   withLive: boolean;
+  /** the accounts (by index) whose clients this process runs */
+  slice: [number, number];
 }
 
 interface Observers {
   child: ChildProcess;
   /** the written keys (`record|annotator`) → epoch ms at which each other client first saw it */
-  finish(written: string[]): Promise<{ firstSeen: Record<string, number[]>; errors: string[] }>;
+  finish(written: string[]): Promise<{ firstSeen: Record<string, number[]>; errors: string[]; eventLoopDelayMs: Record<string, number> }>;
 }
 
 /**
@@ -152,7 +162,8 @@ interface Observers {
  * timed. Both processes stamp epoch time.
  */
 function startObservers(spec: ObserverSpec): Promise<Observers> {
-  const child = fork(fileURLToPath(import.meta.url), ['--observers'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // a larger young generation: the clients' decoding garbage dies there instead of filling the old one
+  const child = fork(fileURLToPath(import.meta.url), ['--observers'], { execArgv: ['--max-semi-space-size=64', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the observers process exited with ${code}`)));
     child.once('message', () =>
@@ -160,7 +171,7 @@ function startObservers(spec: ObserverSpec): Promise<Observers> {
         child,
         finish: (written) =>
           new Promise((done) => {
-            child.once('message', (m) => done(m as { firstSeen: Record<string, number[]>; errors: string[] }));
+            child.once('message', (m) => done(m as { firstSeen: Record<string, number[]>; errors: string[]; eventLoopDelayMs: Record<string, number> }));
             child.send({ finish: written });
           }),
       }),
@@ -173,9 +184,24 @@ function startObservers(spec: ObserverSpec): Promise<Observers> {
 async function observe(): Promise<void> {
   const spec = await new Promise<ObserverSpec>((resolve) => process.once('message', (m) => resolve((m as { spec: ObserverSpec }).spec)));
   const errors: string[] = [];
-  const firstSeen = new Map<string, number[]>();
-  const clients: { doc: Y.Doc; provider: WebsocketProvider }[] = [];
-  for (const a of spec.accounts) {
+  // Numbers, not strings, for (record, annotator): 50 clients × every label would otherwise fill
+  // the heap with keys, and the collector's pauses would show up as late sights.
+  const annotatorIndex = new Map(spec.accounts.map((a, i) => [a.userId, i]));
+  const recordIndex = new Map<string, number>();
+  const recordIds: string[] = [];
+  const keyOf = (recordId: string, who: number) => {
+    let r = recordIndex.get(recordId);
+    if (r === undefined) {
+      r = recordIds.push(recordId) - 1;
+      recordIndex.set(recordId, r);
+    }
+    return r * spec.accounts.length + who;
+  };
+  const firstSeen = new Map<number, number[]>();
+  const clients: { doc: Y.Doc; provider: WebsocketProvider; index: number }[] = [];
+  const [from, to] = spec.slice;
+  for (let index = from; index < to; index++) {
+    const a = spec.accounts[index]!;
     if (!spec.withLive) break;
     const doc = new Y.Doc();
     const provider = new WebsocketProvider(`${spec.url.replace('http', 'ws')}/api/live/projects/${spec.projectId}/sessions`, spec.sessionId, doc, {
@@ -191,14 +217,16 @@ async function observe(): Promise<void> {
     await new Promise<void>((resolve) => provider.once('sync', () => resolve()));
     provider.on('connection-close', () => errors.push(`${a.name}: connection closed`));
     const mine = a.userId;
-    const seenHere = new Set<string>(); // writes this client saw
+    const seenHere = new Set<number>(); // writes this client saw
     const labels = doc.getMap<{ annotators: string[] }>('labels');
     labels.observe((event) => {
       const now = epochNow();
       for (const recordId of event.keysChanged) {
         for (const who of labels.get(recordId)?.annotators ?? []) {
           if (who === mine) continue;
-          const key = `${recordId}|${who}`;
+          const w = annotatorIndex.get(who);
+          if (w === undefined) continue;
+          const key = keyOf(recordId, w);
           if (seenHere.has(key)) continue;
           seenHere.add(key);
           let times = firstSeen.get(key);
@@ -207,15 +235,18 @@ async function observe(): Promise<void> {
         }
       }
     });
-    clients.push({ doc, provider });
+    clients.push({ doc, provider, index });
   }
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   process.send!({ ready: true });
   process.on('message', (m: { start?: number; plan?: Plan; finish?: string[] }) => {
     if (m.start !== undefined && m.plan) {
       // each annotator's presence moves to the record it labels next, on the writers' schedule
       const plan = m.plan;
       const interval = 1000 / plan.rate;
-      clients.forEach((c, i) => {
+      clients.forEach((c) => {
+        const i = c.index;
         let j = 0;
         const next = () => {
           const due = m.start! + (i / plan.annotatorCount) * interval + j * interval;
@@ -230,13 +261,21 @@ async function observe(): Promise<void> {
       });
     }
     if (m.finish) {
+      const keys = new Map(
+        m.finish.map((k) => {
+          const [recordId, who] = k.split('|') as [string, string];
+          return [k, keyOf(recordId, annotatorIndex.get(who)!)];
+        }),
+      );
       const written = m.finish;
-      const others = spec.accounts.length - 1;
+      // this process's clients, less the writer's own
+      const expected = (k: string) => clients.length - (clients.some((c) => spec.accounts[c.index]!.userId === k.split('|')[1]) ? 1 : 0);
       const deadline = performance.now() + 10_000;
       const check = () => {
-        const complete = written.every((k) => (firstSeen.get(k)?.length ?? 0) >= others);
+        const complete = written.every((k) => (firstSeen.get(keys.get(k)!)?.length ?? 0) >= expected(k));
         if (!complete && performance.now() < deadline) return void setTimeout(check, 100);
-        process.send!({ firstSeen: Object.fromEntries(written.map((k) => [k, firstSeen.get(k) ?? []])), errors }, () => {
+        const eventLoopDelayMs = { p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
+        process.send!({ firstSeen: Object.fromEntries(written.map((k) => [k, firstSeen.get(keys.get(k)!) ?? []])), errors, eventLoopDelayMs }, () => {
           for (const c of clients) c.provider.destroy();
           process.exit(0);
         });
@@ -246,7 +285,7 @@ async function observe(): Promise<void> {
   });
 }
 
-async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number, withLive: boolean, echo: boolean) {
+async function run(backend: BackendName, annotatorCount: number, rate: number, seconds: number, withLive: boolean, echo: boolean, observerProcesses: number) {
   const { child, url, cluster } = await startServer(backend);
   let errors = 0;
   const errorSamples: string[] = [];
@@ -264,7 +303,7 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       // the server is gone; the run reports it
     }
   }, 500);
-  let observers: Observers | undefined;
+  let observers: Observers[] | undefined;
   try {
     for (let i = 0; ; i++) {
       const me = await fetch(`${url}/api/auth/me`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -308,15 +347,21 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
     const ackAt = new Map<string, number>();
     const putMs: number[] = [];
     note(`${backend}: connecting ${annotatorCount} Yjs clients`);
-    observers = await startObservers({ url, projectId: project.id, sessionId: session.id, accounts, echo, withLive });
+    const groups = Math.max(1, Math.min(annotatorCount, observerProcesses));
+    observers = await Promise.all(
+      Array.from({ length: groups }, (_, g) => startObservers({ url, projectId: project.id, sessionId: session.id, accounts, echo, withLive, slice: [Math.floor((g * annotatorCount) / groups), Math.floor(((g + 1) * annotatorCount) / groups)] })),
+    );
+    const observersCpuMs = () => observers!.reduce((sum, o) => sum + processCpuMs(o.child.pid!), 0);
     const rssBefore = rssSamples.length ? rssSamples[rssSamples.length - 1]! : 0;
 
     note(`${backend}: ${annotatorCount} annotators × ${rate} labels/s for ${seconds} s`);
-    const cpuBefore = { server: processCpuMs(child.pid!), client: process.cpuUsage(), observers: processCpuMs(observers.child.pid!), postgres: cluster ? postgresCpuMs(cluster) : 0 };
+    const cpuBefore = { server: processCpuMs(child.pid!), client: process.cpuUsage(), observers: observersCpuMs(), postgres: cluster ? postgresCpuMs(cluster) : 0 };
+    const writerLoop = monitorEventLoopDelay({ resolution: 5 });
+    writerLoop.enable();
     const started = performance.now();
     const end = started + seconds * 1000;
     const plan = { rate, seconds, records, annotatorCount };
-    observers.child.send({ start: performance.timeOrigin + started, plan });
+    for (const o of observers) o.child.send({ start: performance.timeOrigin + started, plan });
     let writes = 0;
     let skipped = 0;
     // Each annotator writes on a 1/rate schedule and waits for its PUT (as a person's screen does);
@@ -359,10 +404,15 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       server: round((processCpuMs(child.pid!) - cpuBefore.server) / Math.max(1, writes), 2),
       postgres: cluster ? round((postgresCpuMs(cluster) - cpuBefore.postgres) / Math.max(1, writes), 2) : null,
       writers: round((clientCpu.user + clientCpu.system) / 1000 / Math.max(1, writes), 2),
-      observers: round((processCpuMs(observers.child.pid!) - cpuBefore.observers) / Math.max(1, writes), 2),
+      observers: round((observersCpuMs() - cpuBefore.observers) / Math.max(1, writes), 2),
     };
     // stragglers: everything should be visible everywhere within a couple of seconds (the observers wait up to 10 s)
-    const seen = await observers.finish(withLive ? written : []);
+    const parts = await Promise.all(observers.map((o) => o.finish(withLive ? written : [])));
+    const seen = {
+      firstSeen: Object.fromEntries((withLive ? written : []).map((k) => [k, parts.flatMap((p) => p.firstSeen[k] ?? [])])),
+      errors: parts.flatMap((p) => p.errors),
+      eventLoopDelayMs: { p99: Math.max(...parts.map((p) => p.eventLoopDelayMs['p99'] ?? 0)), max: Math.max(...parts.map((p) => p.eventLoopDelayMs['max'] ?? 0)) },
+    };
     for (const e of seen.errors) fail(e);
     const latencies: number[] = [];
     const fromAck: number[] = [];
@@ -401,20 +451,21 @@ async function run(backend: BackendName, annotatorCount: number, rate: number, s
       ackToVisibleP50: round(percentile(fromAck, 50), 1),
       ackToVisibleP99: round(percentile(fromAck, 99), 1),
       cpuMsPerLabel,
+      eventLoopDelayMs: { writers: { p99: round(writerLoop.percentile(99) / 1e6, 1), max: round(writerLoop.max / 1e6, 1) }, observers: seen.eventLoopDelayMs },
       rssBeforeMb: round(rssBefore, 0),
       rssMaxMb: round(rssSamples.reduce((m, x) => Math.max(m, x), 0), 0),
       loadavg: loadavg(),
     };
   } finally {
     clearInterval(rssTimer);
-    observers?.child.kill();
+    for (const o of observers ?? []) o.child.kill();
     child.stdin!.end();
     await new Promise((r) => child.once('exit', r));
   }
 }
 
 /** The server's own split of the delay: append → projected, append → in the documents (per mirrored batch). */
-function serverSplit(): Record<string, number> {
+function serverSplit(): Record<string, unknown> {
   if (!serverStats) return {};
   return {
     mirroredBatches: serverStats.mirroredBatches,
@@ -423,6 +474,7 @@ function serverSplit(): Record<string, number> {
     mirroredP50: round(percentile(serverStats.mirroredAfterMs, 50), 1),
     mirroredP99: round(percentile(serverStats.mirroredAfterMs, 99), 1),
     statements: serverStats.statements,
+    eventLoopDelayMs: serverStats.eventLoopDelayMs,
   };
 }
 
@@ -447,7 +499,7 @@ if (process.argv.includes('--serve')) {
       }
     }
     serverStats = undefined;
-    const r = await run(backend, annotatorCount, rate, seconds, arg('live', 'on') !== 'off', arg('awareness-echo', 'off') === 'on');
+    const r = await run(backend, annotatorCount, rate, seconds, arg('live', 'on') !== 'off', arg('awareness-echo', 'off') === 'on', Number(arg('observer-processes', '2')));
     emitJson({ bench: 'live', ...r, server: serverSplit() });
     const byCaller = lastServerStats()?.byCaller ?? [];
     if (byCaller.length) console.log(markdownTable(['statement @ caller', 'count', 'ms'], byCaller.map(([k, n, ms]) => [k.replaceAll('|', '/'), n, ms])));
