@@ -10,6 +10,12 @@ export interface CachedCredential {
   externalSessionId?: string;
 }
 
+/**
+ * The share of the TTL after which a hit asks for a background read: late enough that a token in
+ * steady use is read about once per TTL, early enough that some request comes before the end.
+ */
+const REFRESH_AHEAD_AT = 0.75;
+
 interface Entry<T> {
   value: T;
   /** monotonic time (performance.now) after which the entry is not used */
@@ -29,7 +35,7 @@ interface Entry<T> {
  * see such a change after at most `ttlMs`. Only positive answers are cached: an unknown
  * credential or a missing role is always read again (and a grant shows at once).
  *
- * Refresh ahead: past half its TTL an entry is still used, but the hit is `due` — the caller
+ * Refresh ahead: past 3/4 of its TTL an entry is still used, but the hit is `due` — the caller
  * reads it again in the background and puts (or drops) the answer. A credential in steady use
  * is then never read on a request's path (the reads used to land on every request that found
  * its entry just expired: the slowest tenth of label writes under load), and the bound on
@@ -139,6 +145,6 @@ export class AuthCache {
     // Bounded memory: when full, forget everything (entries are cheap to read again).
     if (map.size >= this.maxEntries) map.clear();
     const now = this.monotonic();
-    map.set(key, { value, until: now + this.ttlMs, refreshAt: now + this.ttlMs / 2 });
+    map.set(key, { value, until: now + this.ttlMs, refreshAt: now + this.ttlMs * REFRESH_AHEAD_AT });
   }
 }

@@ -36,20 +36,20 @@ describe('AuthCache', () => {
     expect(cache.credential('t:a', 0)).toBeUndefined();
   });
 
-  it('asks for a background read past half the TTL and keeps serving the entry until the TTL', () => {
+  it('asks for a background read past 3/4 of the TTL and keeps serving the entry until the TTL', () => {
     let t = 0;
     const cache = new AuthCache(2000, 100, () => t);
     cache.putCredential('t:a', cred('u1', 'tok'), cache.generation);
     cache.putRole('p1', 'u1', 'owner', cache.generation);
-    t = 999;
+    t = 1499;
     expect([cache.credentialDue('t:a'), cache.roleDue('p1', 'u1')]).toEqual([false, false]);
-    t = 1000;
+    t = 1500;
     expect([cache.credentialDue('t:a'), cache.roleDue('p1', 'u1')]).toEqual([true, true]);
     expect(cache.credential('t:a', 0)).toBeDefined();
     // the background read answers: the entry lives another TTL from now
     cache.putCredential('t:a', cred('u1', 'tok'), cache.generation);
     expect(cache.credentialDue('t:a')).toBe(false);
-    t = 2999;
+    t = 3499;
     expect(cache.credential('t:a', 0)).toBeDefined();
     expect(cache.role('p1', 'u1')).toBeUndefined(); // not refreshed: gone at its TTL
     expect(cache.credentialDue('t:b')).toBe(false); // nothing cached, nothing due

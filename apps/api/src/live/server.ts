@@ -35,6 +35,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECORD_EVENTS = new Set(['RecordLabeled', 'GoldLabelSet', 'GoldLabelCleared']);
 const PROJECT_WIDE_EVENTS = new Set(['LabelsMerged', 'LabelRemoved', 'LabelingTaskRemoved', 'LabelingSettingsChanged']);
 const MIRRORED = [...RECORD_EVENTS, ...PROJECT_WIDE_EVENTS, 'ProjectDeleted'];
+/** pause after a mirrored batch, so that the next read gathers what came meanwhile */
+const MIRROR_GATHER_MS = 25;
 /** how often an idle mirror (no document open) moves its checkpoint up to the projection's */
 const IDLE_ADVANCE_MS = 2000;
 
@@ -503,6 +505,9 @@ export class LiveServer {
         if (ready.length === 0) continue; // the projection is behind by more than the wait: try again
         await this.mirrorBatch(ready);
         checkpoint = ready.length === batch.events.length ? batch.checkpoint : ready[ready.length - 1]!.position;
+        // Labels through this process reach the documents without the mirror; the rest (other
+        // processes' labels, project-wide changes) can wait a moment to come in fewer reads.
+        if (batch.events.length < 2000 && !this.stopped) await new Promise((r) => setTimeout(r, MIRROR_GATHER_MS).unref());
       } catch (err) {
         if (this.stopped) break;
         this.log(`live: mirroring labels failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
