@@ -21,6 +21,7 @@ import {
   labelMatrixFromCsr,
   matrixByteSize,
   type ModelKind,
+  seededRandom,
 } from '@refinery/weak-supervision';
 import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
 
@@ -169,17 +170,7 @@ function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void 
 }
 
 /** Deterministic xorshift32 PRNG. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKind[]): void {
   // synthetic data: latent class uniform, each LF fires with probability `cov`, is right with prob 0.7

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fitEm, fitLabelModel, labelMatrixFromDense, labelMatrixFromRows, type EmConfig, type OursParams } from './index.ts';
+import { fitEm, fitLabelModel, seededRandom, labelMatrixFromDense, labelMatrixFromRows, type EmConfig, type OursParams } from './index.ts';
 import { applyPatterns, fitPatterns } from './models/patterns.ts';
 import { unipolarLfs } from './models/ours.ts';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /**
  * Class 1 has three rules that fire TOGETHER (one heuristic written three ways) on 40 % of class 1,

@@ -16,3 +16,4 @@ export * from './multilabel.ts';
 export { fitTextModel, textFeatures, type FittedTextModel, type TextModelOptions } from './text.ts';
 export { applySpanText, type SpanTextOptions } from './span-text.ts';
 export * from './agreement/index.ts';
+export { seededRandom } from './random.ts';

@@ -9,19 +9,10 @@ import {
   type LabelMatrix,
   type ModelKind,
   type Prediction,
+  seededRandom,
 } from './index.ts';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** n records, K classes; LF j fires with prob cov[j] and is right with prob acc[j]. */
 function synth(n: number, K: number, acc: number[], cov: number[], seed = 7, balance?: number[]): { m: LabelMatrix; gold: Int32Array } {

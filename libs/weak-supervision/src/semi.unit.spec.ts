@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, fitEm, fitLabelModel, labelMatrixFromDense, labelMatrixFromRows, type LabelMatrix, type OursParams } from './index.ts';
+import { accuracy, fitEm, seededRandom, fitLabelModel, labelMatrixFromDense, labelMatrixFromRows, type LabelMatrix, type OursParams } from './index.ts';
 import { applyResidual, fitResidual } from './models/residual.ts';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /**
  * Correlated LFs: LF 0..2 are three copies of ONE noisy heuristic (acc 0.65, always fire together),

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bioToSpans, entityF1, fitSpanModel, type ModelKind, type Span, type SpanDoc } from './index.ts';
+import { bioToSpans, seededRandom, entityF1, fitSpanModel, type ModelKind, type Span, type SpanDoc } from './index.ts';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /**
  * Documents with 1–3 token entities. LF0: finds 70 % of entities with exact boundaries.
