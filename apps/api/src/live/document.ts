@@ -16,7 +16,7 @@ export const MESSAGE_QUERY_AWARENESS = 3;
  * Presence changes and labels committed through this node are sent out together at most this
  * often: one write per connection and flush instead of one per change.
  */
-export const AWARENESS_FLUSH_MS = 40;
+export const FLUSH_MS = 40;
 
 /** WebSocket close codes used by the live endpoint (docs/live.md). */
 export const CLOSE = {
@@ -54,6 +54,24 @@ export class LiveConnection {
 
 class MalformedMessage extends Error {}
 
+/** A record's entry in the document's `labels` map. */
+export type LiveEntry = LiveRecordLabels & { count: number };
+
+/**
+ * Writes a record's labels into the `labels` map, only if they changed (compared without
+ * regard to order): an empty answer set removes the entry, and under blind labeling the entry
+ * carries only how many people labeled.
+ */
+export function putLiveLabels(map: Y.Map<LiveEntry>, recordId: string, labels: LiveRecordLabels | undefined, blind: boolean): void {
+  if (!labels || (labels.annotators.length === 0 && Object.keys(labels.tasks).length === 0)) {
+    if (map.has(recordId)) map.delete(recordId);
+    return;
+  }
+  const count = labels.annotators.length;
+  const value = blind ? { annotators: [], tasks: {}, count } : { ...labels, count };
+  if (!sameLiveLabels(map.get(recordId), value)) map.set(recordId, value);
+}
+
 /**
  * One labeling session's Yjs document with its connections. Root types:
  * `labels` (record id → labels, written by the server from the read model), `claims`
@@ -89,7 +107,7 @@ export class LiveDocument {
       for (const c of this.conns) if (c !== origin) this.send(c, message);
       if (origin !== 'load') this.scheduleStore();
     });
-    // Presence changes are coalesced for AWARENESS_FLUSH_MS: with many people moving between
+    // Presence changes are coalesced for FLUSH_MS: with many people moving between
     // records, one message per flush and connection instead of one per change.
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       for (const id of [...added, ...updated, ...removed]) this.awarenessPending.add(id);
@@ -100,17 +118,17 @@ export class LiveDocument {
   private readonly awarenessPending = new Set<number>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** label changes committed through this node, written at the next flush (in arrival order) */
-  private labelWrites: { recordId: string; revision: bigint; next: (current: LiveRecordLabels | undefined) => LiveRecordLabels }[] = [];
+  private labelWrites: { recordId: string; next: (current: LiveRecordLabels | undefined) => LiveRecordLabels }[] = [];
   /**
-   * Label writes of this node, per record, that the label mirror has not yet passed: `ahead` is
-   * the stream revision the last one brought the record to (the mirror must not write an older
-   * read model over it), `revisions` those folded, `unverified` set when the mirror had to leave
-   * the record alone while a change not folded here (another node's) was among its events.
+   * Label writes of this node, per record, that the label mirror has not yet passed:
+   * `revisions` the stream revisions folded, ascending — the last is where the record stands (the
+   * mirror must not write an older read model over it); `unverified` set when the mirror had to
+   * leave the record alone while a change not folded here (another node's) was among its events.
    */
-  readonly folds = new Map<string, { ahead: bigint; revisions: bigint[]; unverified: boolean }>();
+  readonly folds = new Map<string, { revisions: bigint[]; unverified: boolean }>();
 
   private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), AWARENESS_FLUSH_MS);
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /**
@@ -120,12 +138,10 @@ export class LiveDocument {
   queueLabels(recordId: string, revision: bigint, next: (current: LiveRecordLabels | undefined) => LiveRecordLabels): void {
     if (this.closed) return;
     const track = this.folds.get(recordId);
-    if (track && track.ahead >= revision) return;
-    if (track) {
-      track.ahead = revision;
-      track.revisions.push(revision);
-    } else this.folds.set(recordId, { ahead: revision, revisions: [revision], unverified: false });
-    this.labelWrites.push({ recordId, revision, next });
+    if (track && track.revisions[track.revisions.length - 1]! >= revision) return;
+    if (track) track.revisions.push(revision);
+    else this.folds.set(recordId, { revisions: [revision], unverified: false });
+    this.labelWrites.push({ recordId, next });
     this.scheduleFlush();
   }
 
@@ -140,17 +156,8 @@ export class LiveDocument {
       this.labelWrites = [];
       if (writes.length) {
         this.serverWrite((d) => {
-          const map = d.getMap<LiveRecordLabels & { count: number }>('labels');
-          for (const w of writes) {
-            const value = w.next(map.get(w.recordId));
-            if (value.annotators.length === 0 && Object.keys(value.tasks).length === 0) {
-              if (map.has(w.recordId)) map.delete(w.recordId);
-            } else {
-              const next = { ...value, count: value.annotators.length };
-              // the mirror may have written it already
-              if (!sameLiveLabels(map.get(w.recordId), next)) map.set(w.recordId, next);
-            }
-          }
+          const map = d.getMap<LiveEntry>('labels');
+          for (const w of writes) putLiveLabels(map, w.recordId, w.next(map.get(w.recordId)), false);
         });
       }
       if (this.awarenessPending.size) {

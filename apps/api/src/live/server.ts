@@ -12,18 +12,16 @@ import {
   getSession,
   foldLiveLabels,
   liveLabelsOf,
-  sameLiveLabels,
   type LiveLabelEvent,
   loadBrowseContext,
   sessionLabeledRecords,
   sessionMembers,
   setupClaims,
   type BrowseContext,
-  type LiveRecordLabels,
 } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { mayWorkIn, sessionVisibleTo } from '../features/sessions.ts';
-import { CLOSE, LiveConnection, LiveDocument, type LiveUser } from './document.ts';
+import { CLOSE, LiveConnection, LiveDocument, putLiveLabels, type LiveEntry, type LiveUser } from './document.ts';
 import type { LiveLimits } from './limits.ts';
 import { deleteProjectDocuments, setupLiveDocuments, sqlPersistence, type LivePersistence } from './persistence.ts';
 
@@ -358,7 +356,7 @@ export class LiveServer {
       const revisions = opts.mirrored?.get(id) ?? [];
       const covered = revisions.reduce((m, r) => (r > m ? r : m), -1n);
       const foreign = revisions.some((r) => !track.revisions.includes(r));
-      if (covered < track.ahead) {
+      if (covered < track.revisions[track.revisions.length - 1]!) {
         if (foreign || opts.all) track.unverified = true;
         continue;
       }
@@ -373,18 +371,10 @@ export class LiveServer {
       : [...new Set([...(await sessionMembers(this.ctx.db, bc, doc.session, toRead)), ...toRead.filter((id) => claimed.has(id))])];
     const labels = await liveLabelsOf(this.ctx.db, doc.session.projectId, members);
     const blind = bc.blindLabeling;
+    // Under blind labeling nobody may see others' answers: only how many people labeled.
     doc.serverWrite((d) => {
-      const map = d.getMap<LiveRecordLabels & { count: number }>('labels');
-      for (const id of members) {
-        const l = labels.get(id);
-        if (!l || (l.annotators.length === 0 && Object.keys(l.tasks).length === 0)) {
-          if (map.has(id)) map.delete(id);
-          continue;
-        }
-        // Under blind labeling nobody may see others' answers: only how many people labeled.
-        const value = blind ? { annotators: [], tasks: {}, count: l.annotators.length } : { ...l, count: l.annotators.length };
-        if (!sameLiveLabels(map.get(id), value)) map.set(id, value);
-      }
+      const map = d.getMap<LiveEntry>('labels');
+      for (const id of members) putLiveLabels(map, id, labels.get(id), blind);
     });
   }
 
