@@ -38,6 +38,14 @@ export class QueryProfiler {
           this.add(label(sql), performance.now() - t0);
         }
       },
+      copyFrom: async (sql: string, data: Iterable<string> | AsyncIterable<string>) => {
+        const t0 = performance.now();
+        try {
+          await ex.copyFrom(sql, data);
+        } finally {
+          this.add(label(sql), performance.now() - t0);
+        }
+      },
       transaction: async <T>(work: (tx: SqlExecutor) => Promise<T>) => {
         if (inTx) return work(self);
         const t0 = performance.now();

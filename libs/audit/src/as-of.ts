@@ -222,7 +222,7 @@ async function openViewDatabase(source: SqlDatabase): Promise<SqlDatabase> {
     query: (sql, params) => scoped((tx) => tx.query(sql, params)),
     exec: (sql) => scoped((tx) => tx.exec(sql)),
     transaction: (work) => scoped(work),
-    copyFrom: (sql, data) => scoped((tx) => tx.copyFrom!(sql, data)),
+    copyFrom: (sql, data) => scoped((tx) => tx.copyFrom(sql, data)),
     listen: () => Promise.reject(new Error('an as-of view is read-only: nothing to listen to')),
     async close() {
       if (closed) return;

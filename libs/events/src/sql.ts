@@ -13,9 +13,9 @@ export interface SqlExecutor {
   /**
    * `copy <table> (<columns>) from stdin` with `data` in COPY's text format (one row per line,
    * tab-separated, see `copyText` in @refinery/projector): the cheapest bulk load on both
-   * backends. Optional for other executors; callers fall back to inserts.
+   * backends. A wrapper of an executor must pass it on.
    */
-  copyFrom?(sql: string, data: Iterable<string> | AsyncIterable<string>): Promise<void>;
+  copyFrom(sql: string, data: Iterable<string> | AsyncIterable<string>): Promise<void>;
 }
 
 export interface SqlDatabase extends SqlExecutor {

@@ -79,7 +79,6 @@ export class BulkRows {
 }
 
 async function copyRows(tx: SqlExecutor, table: string, columns: readonly BulkColumn[], chunks: readonly string[]): Promise<void> {
-  if (!tx.copyFrom) throw new Error(`bulk load into ${table}: the database driver has no COPY support`);
   await tx.copyFrom(`copy ${table} (${columns.map(([name]) => name).join(', ')}) from stdin`, chunks);
 }
 
