@@ -4,6 +4,9 @@
  *   npm run bench:ws -- --data /work/shared/ws-data/youtube /work/shared/ws-data/sms ...
  *   npm run bench:ws -- --speed [--records 1000000 --lfs 50 --classes 5 --coverage 0.1]
  *   options: --models ours,mv,refinery,ds   --modes unsupervised,semi
+ *            --bootstrap 1000   adds "ci95": [lo, hi], a percentile bootstrap interval of `value` over the
+ *                               test records (documents for sequences) — how much the score can move by
+ *                               which records happen to be in the test split
  *
  * Prints one JSON line per dataset × model × mode (see docs/weak-supervision.md).
  */
@@ -24,6 +27,7 @@ import {
   seededRandom,
 } from '@refinery/weak-supervision';
 import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
+import { bootstrapInterval, pick } from './lib/bootstrap.ts';
 
 type Mode = 'unsupervised' | 'semi';
 /** 'ours+text' = the label model 'ours' followed by a bag-of-words end model on the record TEXT (separate on purpose). */
@@ -45,6 +49,16 @@ const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
 
 function emit(line: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+/** Resamples for the optional bootstrap interval (`--bootstrap N`; 0 = off, the default). */
+let bootstrapResamples = 0;
+
+/** `{ ci95: [lo, hi] }` in percent of a metric over n test units, or nothing when the bootstrap is off. */
+function interval(n: number, metric: (sample: Int32Array) => number): { ci95?: [number, number] } {
+  if (bootstrapResamples <= 0) return {};
+  const [lo, hi] = bootstrapInterval(n, metric, bootstrapResamples);
+  return { ci95: [round(100 * lo, 2), round(100 * hi, 2)] };
 }
 
 function runClassification(ds: ClassDataset, models: BenchModel[], modes: Mode[]): void {
@@ -94,10 +108,13 @@ function runClassification(ds: ClassDataset, models: BenchModel[], modes: Mode[]
         fit_ms: round(fitMs, 1),
       };
       const acc = accuracy(test.gold, pred.labels);
-      emit({ dataset: base.dataset, task: base.task, metric: 'accuracy', model: kind, mode, value: round(100 * acc, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms });
+      const n = test.gold.length;
+      const ciAcc = interval(n, (s) => accuracy(pick(test.gold, s), pick(pred.labels, s)));
+      emit({ dataset: base.dataset, task: base.task, metric: 'accuracy', model: kind, mode, value: round(100 * acc, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms, ...ciAcc });
       if (K === 2) {
         const f = binaryF1(test.gold, pred.labels, 1);
-        emit({ dataset: base.dataset, task: base.task, metric: 'f1', model: kind, mode, value: round(100 * f.f1, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms });
+        const ciF1 = interval(n, (s) => binaryF1(pick(test.gold, s), pick(pred.labels, s), 1).f1);
+        emit({ dataset: base.dataset, task: base.task, metric: 'f1', model: kind, mode, value: round(100 * f.f1, 2), coverage: base.coverage, ece: base.ece, fit_ms: base.fit_ms, ...ciF1 });
       }
     }
   }
@@ -164,6 +181,7 @@ function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void 
         // ours+text spans have no token probabilities of their own: no ECE
         ece: kind === 'ours+text' ? null : round(expectedCalibrationError(g, p, c)),
         fit_ms: round(fitMs, 1),
+        ...interval(test.gold.length, (s) => entityF1(pick(test.gold, s), pick(pred.spans, s)).f1),
       });
     }
   }
@@ -250,6 +268,8 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const models = (args.get('models')?.[0]?.split(',') ?? ['ours', 'mv', 'refinery', 'ds', 'ours+text']) as BenchModel[];
   const modes = (args.get('modes')?.[0]?.split(',') ?? ['unsupervised', 'semi']) as Mode[];
+  bootstrapResamples = Number(args.get('bootstrap')?.[0] ?? 0);
+  if (!Number.isInteger(bootstrapResamples) || bootstrapResamples < 0) throw new Error(`--bootstrap: expected a whole number of resamples ≥ 0, got ${args.get('bootstrap')?.[0]}`);
   if (args.has('speed')) {
     const num = (k: string, d: number): number => Number(args.get(k)?.[0] ?? d);
     runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours']);
