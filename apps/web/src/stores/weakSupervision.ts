@@ -7,6 +7,11 @@ import { useConsistencyStore } from './consistency';
 
 /** How often a task with a requested run is polled. */
 export const WS_POLL_INTERVAL_MS = 700;
+/**
+ * How often a task with automatic re-runs is polled while nothing is running: a re-run is requested
+ * by the workers (after a label change made elsewhere), so the page would not see it otherwise.
+ */
+export const WS_AUTO_POLL_INTERVAL_MS = 3000;
 
 export const WS_MODELS: ReadonlyArray<{ id: WsModel; name: string; description: string }> = [
   { id: 'ours', name: 'ours (default)', description: 'Semi-supervised Dawid-Skene with calibrated probabilities; uses manual labels when there are any.' },
@@ -17,7 +22,7 @@ export const WS_MODELS: ReadonlyArray<{ id: WsModel; name: string; description: 
 
 /**
  * Weak supervision of one task of the open project: its configuration, its runs (polled while one
- * is requested) and the confusion matrix of weak labels against the reference manual labels.
+ * is requested, or slower while automatic re-runs are on) and the confusion matrix of weak labels against the reference manual labels.
  */
 export const useWeakSupervisionStore = defineStore('weakSupervision', () => {
   const consistency = useConsistencyStore();
@@ -51,6 +56,7 @@ export const useWeakSupervisionStore = defineStore('weakSupervision', () => {
       error.value = null;
       stopPolling();
       if (state.runs.some((r) => r.status === 'requested')) timer = setTimeout(() => void load(), WS_POLL_INTERVAL_MS);
+      else if (state.config.autoRerun) timer = setTimeout(() => void load(), WS_AUTO_POLL_INTERVAL_MS);
     } catch (e) {
       if (mine === token) error.value = toApiError(e);
     } finally {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from '../api/client';
 import type { WsConfig, WsConfusion, WsRun } from '../api/types';
 import { useConsistencyStore } from './consistency';
-import { useWeakSupervisionStore, WS_POLL_INTERVAL_MS } from './weakSupervision';
+import { useWeakSupervisionStore, WS_AUTO_POLL_INTERVAL_MS, WS_POLL_INTERVAL_MS } from './weakSupervision';
 
 vi.mock('../api/client');
 
@@ -74,5 +74,26 @@ describe('weak-supervision store', () => {
     await store.open('p1', 't1');
     expect(store.error).not.toBeNull();
     expect(store.config).toBeNull();
+  });
+
+  it('with automatic re-runs on, keeps polling so that a re-run requested by the workers shows up', async () => {
+    const auto = { ...config, autoRerun: true };
+    const done = run({ status: 'completed', current: true });
+    vi.mocked(api.getWeakSupervision)
+      .mockResolvedValueOnce({ config: auto, runs: [done] })
+      .mockResolvedValueOnce({ config: auto, runs: [run({ runId: 'w2', trigger: 'auto' }), done] })
+      .mockResolvedValue({ config: { ...auto, autoRerun: false }, runs: [run({ runId: 'w2', trigger: 'auto', status: 'completed', current: true }), done] });
+    const store = useWeakSupervisionStore();
+    await store.open('p1', 't1');
+    // nothing running: the slower poll only
+    await vi.advanceTimersByTimeAsync(WS_POLL_INTERVAL_MS);
+    expect(api.getWeakSupervision).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(WS_AUTO_POLL_INTERVAL_MS - WS_POLL_INTERVAL_MS);
+    expect(store.runs.map((r) => [r.runId, r.status])).toEqual([['w2', 'requested'], ['w1', 'completed']]);
+    await vi.advanceTimersByTimeAsync(WS_POLL_INTERVAL_MS);
+    expect(store.runs[0]).toMatchObject({ runId: 'w2', status: 'completed' });
+    // switched off: polling stops
+    await vi.advanceTimersByTimeAsync(WS_AUTO_POLL_INTERVAL_MS * 3);
+    expect(api.getWeakSupervision).toHaveBeenCalledTimes(3);
   });
 });
