@@ -4,6 +4,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from '../../api/client';
 import type { Heuristic, LabelingTask, WsConfig, WsConfusion } from '../../api/types';
+import { useSessionStore } from '../../stores/session';
 import WeakSupervisionPanel from './WeakSupervisionPanel.vue';
 
 vi.mock('../../api/client');
@@ -23,9 +24,14 @@ const heuristic = (id: string, taskId = 't1') => ({ id, taskId, name: `h ${id}`,
 const config: WsConfig = { taskId: 't1', heuristicIds: [], model: 'ours', autoRerun: false, minConfidence: 0, updatedAt: null, updatedBy: null };
 const confusion: WsConfusion = { taskId: 't1', kind: 'single_label', labelIds: ['ham', 'spam'], compared: 0, withWeakLabel: 0, matrix: [[0, 0, 0], [0, 0, 0]], accuracy: null, perLabel: [] };
 
+const signInAs = (role: 'owner' | 'engineer' | 'expert') => {
+  useSessionStore().me = { user: { id: 'u1', email: 'u@x', displayName: 'U', admin: false, createdAt: '' }, method: 'session', csrfToken: null, memberships: [{ projectId: 'p1', role }] };
+};
+
 describe('WeakSupervisionPanel', () => {
   beforeEach(() => {
     setActivePinia(createPinia());
+    signInAs('engineer');
     vi.mocked(api.getWeakSupervisionConfusion).mockResolvedValue(confusion);
   });
   afterEach(() => vi.resetAllMocks());
@@ -61,5 +67,17 @@ describe('WeakSupervisionPanel', () => {
     await flushPromises();
     expect(api.configureWeakSupervision).toHaveBeenCalledWith('p1', 't1', { heuristicIds: ['h2'], model: 'ds', minConfidence: 0.5, autoRerun: false });
     expect(api.runWeakSupervision).toHaveBeenCalledWith('p1', 't1');
+  });
+
+  it('is read only for an expert: the runs show, the controls are disabled', async () => {
+    signInAs('expert');
+    vi.mocked(api.getWeakSupervision).mockResolvedValue({ config: { ...config, heuristicIds: ['h1'] }, runs: [] });
+    const wrapper = mount(WeakSupervisionPanel, { props: { projectId: 'p1', tasks: [task], heuristics: [heuristic('h1')] } });
+    await flushPromises();
+    expect(wrapper.find('[data-testid="ws-read-only"]').exists()).toBe(true);
+    expect(wrapper.get('[data-testid="ws-run"]').attributes('disabled')).toBeDefined();
+    expect(wrapper.get('[data-testid="ws-save"]').attributes('disabled')).toBeDefined();
+    expect(wrapper.get('[data-testid="ws-model"]').attributes('disabled')).toBeDefined();
+    expect(wrapper.get('[data-testid="ws-task"]').attributes('disabled')).toBeUndefined();
   });
 });
