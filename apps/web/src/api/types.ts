@@ -219,6 +219,8 @@ export interface SearchLabel {
   labelIds?: string[];
   labelId?: string | null;
   spans?: SpanInput[];
+  /** weak supervision only: the probability of the label (0–1) */
+  confidence?: number | null;
 }
 
 export interface SearchRecord extends RecordItem {

@@ -1,7 +1,7 @@
 import { computed, ref } from 'vue';
 import type { Attribute, AttributeOp, Filter, LabelFilterSource } from '../api/types';
 
-export type ConditionKind = 'attribute' | 'label' | 'disagreement' | 'hasComments';
+export type ConditionKind = 'attribute' | 'label' | 'disagreement' | 'confidence' | 'hasComments';
 
 /** One row of the filter builder (all fields kept so switching kinds does not lose input). */
 export interface Condition {
@@ -13,8 +13,11 @@ export interface Condition {
   value2: string;
   taskId: string;
   source: LabelFilterSource;
-  /** A label id, or '' for "no label" (labelId: null). */
+  /** A label id, '' for "no label" (labelId: null), or ANY_LABEL for any label from the source. */
   labelId: string;
+  /** Bounds of the weak-supervision confidence (0–1), '' = open. */
+  confidenceMin: string;
+  confidenceMax: string;
   hasComments: boolean;
   negate: boolean;
 }
@@ -43,6 +46,26 @@ export const LABEL_SOURCES: { source: LabelFilterSource; label: string }[] = [
   { source: 'weak_supervision', label: 'weak supervision' },
   { source: 'crowd', label: 'crowd (links)' },
 ];
+
+/** `labelId` of a label condition that matches any label from its source (the filter omits labelId). */
+export const ANY_LABEL = '*';
+
+/** A typed confidence bound: undefined when empty, null when it is not a number from 0 to 1. */
+export function confidenceBound(raw: string): number | undefined | null {
+  if (raw.trim() === '') return undefined;
+  const value = Number(raw);
+  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : null;
+}
+
+/** What is wrong with a condition the user typed, shown next to it (it is left out of the filter). */
+export function conditionProblem(condition: Condition): string | null {
+  if (condition.kind !== 'confidence') return null;
+  const min = confidenceBound(condition.confidenceMin);
+  const max = confidenceBound(condition.confidenceMax);
+  if (min === null || max === null) return 'Confidence bounds are numbers from 0 to 1.';
+  if (min !== undefined && max !== undefined && min > max) return 'The lower bound is above the upper bound.';
+  return null;
+}
 
 /** Converts a typed value to the attribute's JSON type (numbers, booleans), leaving text as is. */
 export function typedValue(raw: string, attribute: Attribute | undefined): string | number | boolean {
@@ -75,10 +98,17 @@ export function conditionToFilter(condition: Condition, attributes: Attribute[])
     else filter = { attribute: condition.attribute, op: condition.op, value: typedValue(condition.value, attribute) };
   } else if (condition.kind === 'label') {
     if (!condition.taskId) return null;
-    filter = { label: { taskId: condition.taskId, source: condition.source, labelId: condition.labelId === '' ? null : condition.labelId } };
+    const { taskId, source } = condition;
+    if (condition.labelId === ANY_LABEL) filter = { label: { taskId, source } };
+    else filter = { label: { taskId, source, labelId: condition.labelId === '' ? null : condition.labelId } };
   } else if (condition.kind === 'disagreement') {
     if (!condition.taskId) return null;
     filter = { disagreement: { taskId: condition.taskId } };
+  } else if (condition.kind === 'confidence') {
+    if (!condition.taskId || conditionProblem(condition) !== null) return null;
+    const min = confidenceBound(condition.confidenceMin) ?? undefined;
+    const max = confidenceBound(condition.confidenceMax) ?? undefined;
+    filter = { confidence: { taskId: condition.taskId, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) } };
   } else {
     filter = { hasComments: condition.hasComments };
   }
@@ -106,6 +136,8 @@ export function newCondition(kind: ConditionKind, defaults: { attribute?: string
     taskId: defaults.taskId ?? '',
     source: 'any',
     labelId: '',
+    confidenceMin: '',
+    confidenceMax: '',
     hasComments: true,
     negate: false,
   };

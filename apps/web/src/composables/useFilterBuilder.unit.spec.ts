@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Attribute } from '../api/types';
-import { buildFilter, conditionToFilter, newCondition, useFilterBuilder } from './useFilterBuilder';
+import { ANY_LABEL, buildFilter, conditionProblem, conditionToFilter, newCondition, useFilterBuilder } from './useFilterBuilder';
 
 const attributes: Attribute[] = [
   { name: 'text', type: 'text' },
@@ -26,6 +26,20 @@ describe('filter builder', () => {
     expect(conditionToFilter(newCondition('disagreement', { taskId: 't1' }), attributes)).toEqual({ disagreement: { taskId: 't1' } });
     expect(conditionToFilter({ ...newCondition('hasComments'), negate: true }, attributes)).toEqual({ not: { hasComments: true } });
     expect(conditionToFilter(newCondition('label'), attributes)).toBeNull(); // no task chosen yet
+  });
+
+  it('builds "any label from a source" and weak-supervision confidence conditions; a bad bound is reported, not sent', () => {
+    const label = { ...newCondition('label', { taskId: 't1' }), source: 'weak_supervision' as const, labelId: ANY_LABEL };
+    expect(conditionToFilter(label, attributes)).toEqual({ label: { taskId: 't1', source: 'weak_supervision' } });
+    const c = { ...newCondition('confidence', { taskId: 't1' }), confidenceMin: '0.8' };
+    expect(conditionToFilter(c, attributes)).toEqual({ confidence: { taskId: 't1', min: 0.8 } });
+    expect(conditionToFilter({ ...c, confidenceMin: '', confidenceMax: ' 0.5 ' }, attributes)).toEqual({ confidence: { taskId: 't1', max: 0.5 } });
+    expect(conditionToFilter({ ...c, confidenceMin: '', confidenceMax: '' }, attributes)).toEqual({ confidence: { taskId: 't1' } });
+    for (const bad of [{ confidenceMin: '80' }, { confidenceMin: 'abc' }, { confidenceMax: '-0.1' }, { confidenceMin: '0.9', confidenceMax: '0.1' }]) {
+      expect(conditionProblem({ ...c, ...bad })).not.toBeNull();
+      expect(conditionToFilter({ ...c, ...bad }, attributes)).toBeNull();
+    }
+    expect(conditionProblem(c)).toBeNull();
   });
 
   it('combines complete conditions with all / any and skips incomplete ones', () => {
