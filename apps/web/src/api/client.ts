@@ -465,8 +465,14 @@ export async function listSessionRecords(
 }
 
 /** The URL of an export download (a plain link: the browser handles the file). */
-export function exportUrl(projectId: string, options: { format: ExportFormat; sliceId?: string | null; sessionId?: string | null }): string {
-  return buildUrl(`${projectPath(projectId)}/export`, { format: options.format, sliceId: options.sliceId, sessionId: options.sessionId });
+/** `minConfidence` (0–1) leaves out weak-supervision labels below it; without it each task's configured minimum applies. */
+export function exportUrl(projectId: string, options: { format: ExportFormat; sliceId?: string | null; sessionId?: string | null; minConfidence?: number | null }): string {
+  return buildUrl(`${projectPath(projectId)}/export`, {
+    format: options.format,
+    sliceId: options.sliceId,
+    sessionId: options.sessionId,
+    minConfidence: options.minConfidence,
+  });
 }
 
 // --- health ---------------------------------------------------------------------------------
