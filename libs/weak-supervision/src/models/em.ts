@@ -62,6 +62,13 @@ export interface EmConfig {
    * like its class's LFs, one with many votes keeps its own rates). 0 = off (default).
    */
   poolStrength?: number;
+  /**
+   * Per-LF model with abstains: Dirichlet prior of each (LF j, class y) row centred on these outcome
+   * rates (theta layout, (j·K + y)·(K+1) + l, l = K abstain; e.g. a label-free fit's estimate) with
+   * strength `priorRatesStrength`, instead of the generic prior (mean accuracy `priorAccuracy`).
+   */
+  priorRates?: Float64Array;
+  priorRatesStrength?: number;
   maxIter: number;
   tol: number;
 }
@@ -220,6 +227,31 @@ function mStepClass(c: Counts, m: LabelMatrix, cfg: EmConfig, marg: { group: Flo
   }
 }
 
+/**
+ * Per-LF outcome rates P(LF j says l | y) and P(j abstains | y) implied by a fit (theta layout of the
+ * per-LF model). 'class' coverage: P(j says l | y) = P(some vote l | y) · P(j says l | some vote l, y).
+ */
+export function perLfRates(p: EmParams): Float64Array {
+  const K = p.numClasses;
+  const K1 = K + 1;
+  const out = new Float64Array(p.numLfs * K * K1);
+  const grouped = p.groupRate.length === K * K;
+  for (let j = 0; j < p.numLfs; j++) {
+    for (let y = 0; y < K; y++) {
+      const row = (j * K + y) * K1;
+      let votes = 0;
+      for (let l = 0; l < K; l++) {
+        const r = Math.min(1, Math.max(1e-6, grouped ? p.groupRate[l * K + y]! * p.theta[row + l]! : p.theta[row + l]!));
+        out[row + l] = r;
+        votes += r;
+      }
+      if (votes > 1 - 1e-6) for (let l = 0; l < K; l++) out[row + l] = (out[row + l]! * (1 - 1e-6)) / votes;
+      out[row + K] = Math.max(1e-6, 1 - Math.min(votes, 1 - 1e-6));
+    }
+  }
+  return out;
+}
+
 /** Per-LF abstain rate over the matrix records. */
 function abstainRates(m: LabelMatrix): Float64Array {
   const r = new Float64Array(m.numLfs);
@@ -281,6 +313,17 @@ function mStep(c: Counts, m: LabelMatrix, cfg: EmConfig, absRate: Float64Array, 
       // Dirichlet posterior mean (MAP with pseudo-counts >= 1 would be mean-like anyway)
       let denom: number;
       let mu = 0;
+      const pr = cfg.modelAbstains ? cfg.priorRates : undefined;
+      if (pr) {
+        // prior centred on the given rates (they sum to 1 over the K + 1 outcomes)
+        const Sp = cfg.priorRatesStrength ?? S;
+        const absCount = Math.max(c.total[y]! - votesY, 0);
+        denom = c.total[y]! + Sp;
+        p.theta[row + K] = (absCount + Sp * pr[row + K]!) / denom;
+        den[y] = denom;
+        for (let l = 0; l < K; l++) p.theta[row + l] = (c.votes[(j * K + l) * K + y]! + Sp * pr[row + l]!) / denom;
+        continue;
+      }
       if (cfg.modelAbstains) {
         const absCount = Math.max(c.total[y]! - votesY, 0);
         if (cj >= 0 && Sh > 0) mu = Sh * pooled[cj * K + y]!;

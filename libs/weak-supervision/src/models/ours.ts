@@ -2,7 +2,7 @@ import type { LabelMatrix } from '../matrix.ts';
 import type { FitOptions, FittedLabelModel, Prediction } from '../types.ts';
 import { checkLabels, checkNumClasses, finishPrediction, normalizeManual } from '../util.ts';
 import { applyCalibration, identityCalibration, type Calibration } from '../calibration.ts';
-import { allScores, fitEm, recordScores, type EmConfig, type EmParams } from './em.ts';
+import { allScores, fitEm, perLfRates, recordScores, type EmConfig, type EmParams } from './em.ts';
 import { applyResidual, fitResidual, type ResidualModel } from './residual.ts';
 import { applyPatterns, fitPatterns, type PatternModel } from './patterns.ts';
 import { selectRows } from '../matrix.ts';
@@ -20,6 +20,11 @@ export interface OursParams {
   manualCount: number;
   /** Index into OURS_DEFAULTS.semiVariants chosen by cross-validation (-1: unsupervised configuration). */
   variant: number;
+  /**
+   * Semi-supervised stacking (OURS_DEFAULTS.semiStack): every candidate fit with its correction and its
+   * weight; the prediction is Σ weight · p_candidate. Undefined when a single variant is used.
+   */
+  stack?: Array<{ em: EmParams; residual: ResidualModel; weight: number; variant: number }>;
 }
 
 /** Defaults of the product model (one configuration for all datasets). */
@@ -48,8 +53,32 @@ export const OURS_DEFAULTS = {
   residual: true,
   /** Include co-occurring vote pairs as features of the correction. */
   residualPairs: true,
-  /** Candidate ridge strengths of the correction, chosen by cross-validation (Infinity = calibration only). */
-  residualLambdas: [Infinity, 30, 10, 3, 1, 0.3, 0.1] as number[],
+  /**
+   * Candidate ridge strengths of the correction, chosen by cross-validation (Infinity = calibration only).
+   * Floor 1 (was 0.1): with 96–400 labels the weakest ridges over-fit the ~67 vote / pair features;
+   * valid semi-CV YouTube 82.5 → 83.3 accuracy, ECE 0.063 → 0.047, SMS F1 59.1 unchanged
+   * (bench/results/ws-2026-11-27.md, session 5).
+   */
+  residualLambdas: [Infinity, 30, 10, 3, 1] as number[],
+  /** Choose the correction's λ by the one-standard-error rule (see ResidualOptions.oneSe; experiment). */
+  residualOneSe: false,
+  /**
+   * Semi-supervised: instead of the single variant with the best CV log-loss, average all variants'
+   * corrected probabilities with weights that minimise the log-loss of their out-of-fold probabilities
+   * on the manual labels (linear stacking; experiment).
+   */
+  semiStack: false,
+  /**
+   * Semi-supervised 'class' variants (semiCoverages): start EM from the label-free 'class' fit instead of
+   * the vote-count initialisation (manual labels clamped from the first E-step; experiment).
+   */
+  semiWarmStart: false,
+  /**
+   * Semi-supervised per-LF variants: also try each with its LFs' rates shrunk towards the label-free
+   * fit's estimate (EmConfig.priorRates) with each of these strengths (pseudo-records per class; CV
+   * log-loss decides among all variants; empty = off; experiment).
+   */
+  semiPriorStrengths: [] as number[],
   /**
    * Semi-supervised: Dirichlet strengths s of the per-vote-pattern shrinkage (see patterns.ts), chosen
    * by cross-validation on the manual labels; Infinity (listed first, wins ties) = off.
@@ -65,7 +94,7 @@ export const OURS_DEFAULTS = {
     { abstainWeight: 0, labeledShare: 0 },
     { abstainWeight: 1, labeledShare: 0.5 },
     { abstainWeight: 0, labeledShare: 0.5 },
-  ] as Array<{ abstainWeight: number; labeledShare: number; monotone?: boolean; coverage?: 'lf' | 'class'; unsupervised?: boolean }>,
+  ] as Array<{ abstainWeight: number; labeledShare: number; monotone?: boolean; coverage?: 'lf' | 'class'; unsupervised?: boolean; unsupPrior?: number }>,
   /**
    * Semi-supervised: also compare the unsupervised fit (manual labels not used by EM, only by the
    * correction / calibration) as a candidate. Its scores never saw a label, so they are out-of-fold as
@@ -135,13 +164,21 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   let residual: ResidualModel | undefined;
   let variant = -1;
   let patterns: PatternModel | undefined;
+  let stack: OursParams['stack'];
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
     const unlabeled = matrix.numRecords - manualCount;
     let variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
     if (OURS_DEFAULTS.semiMonotone) variants = [...variants, ...variants.map((v) => ({ ...v, monotone: true }))];
     if (OURS_DEFAULTS.semiSelect) variants = OURS_DEFAULTS.semiCoverages.flatMap((coverage) => variants.map((v) => ({ ...v, coverage })));
+    if (OURS_DEFAULTS.semiSelect && OURS_DEFAULTS.semiPriorStrengths.length > 0 && cfg.modelAbstains) {
+      variants = [...variants, ...OURS_DEFAULTS.semiPriorStrengths.flatMap((unsupPrior) => variants.filter((v) => v.coverage === 'lf').map((v) => ({ ...v, unsupPrior })))];
+    }
     if (OURS_DEFAULTS.semiSelect && OURS_DEFAULTS.semiUnsupervised) variants = [...variants, { abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0, unsupervised: true }];
     let best: { em: EmParams; residual: ResidualModel; v: number; oof: OofScores } | undefined;
+    let unsupFit: EmParams | undefined;
+    let unsupRates: Float64Array | undefined;
+    const unsupervisedFit = (): EmParams => (unsupFit ??= fitEm(matrix, cfg, undefined));
+    const fits: Array<{ em: EmParams; residual: ResidualModel; v: number; oof: OofScores }> = [];
     for (let v = 0; v < variants.length; v++) {
       const unsup = variants[v]!.unsupervised === true;
       const vc: EmConfig = unsup ? cfg : {
@@ -152,15 +189,19 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
         // with manual labels the share of uncovered records per class is observed
         uncoveredPrior: OURS_DEFAULTS.semiUncoveredPrior && (variants[v]!.coverage ?? cfg.coverage) === 'class',
         labeledWeight: Math.max(1, (variants[v]!.labeledShare * unlabeled) / manualCount),
+        ...(variants[v]!.unsupPrior !== undefined ? { priorRates: (unsupRates ??= perLfRates(unsupervisedFit())), priorRatesStrength: variants[v]!.unsupPrior } : {}),
       };
-      const emV = fitEm(matrix, vc, unsup ? undefined : manual);
+      const warm = OURS_DEFAULTS.semiWarmStart && !unsup && vc.coverage === 'class' && cfg.coverage === 'class' ? unsupervisedFit() : undefined;
+      const emV = unsup ? unsupervisedFit() : fitEm(matrix, vc, manual, warm);
       const oof = unsup ? labeledScores(matrix, manual, manualCount, emV) : outOfFoldScores(matrix, manual, manualCount, vc, emV);
       const r = fitResidual(matrix, oof.ids, oof.scores, oof.labels, K, {
         ridgeAB: OURS_DEFAULTS.calibrationRidge,
         lambdas: OURS_DEFAULTS.residual ? OURS_DEFAULTS.residualLambdas : [Infinity],
         folds: OURS_DEFAULTS.folds,
         pairs: OURS_DEFAULTS.residualPairs,
+        oneSe: OURS_DEFAULTS.residualOneSe,
       });
+      if (OURS_DEFAULTS.semiStack) fits.push({ em: emV, residual: r, v, oof });
       // strictly better only (ties keep the earlier variant); NaN (1 label) keeps the first
       if (!best || r.cvNll < best.residual.cvNll - 1e-9) best = { em: emV, residual: r, v, oof };
     }
@@ -168,6 +209,11 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
     residual = best!.residual;
     variant = best!.v;
     calibration = { scale: residual.scale, bias: residual.bias, fittedOn: manualCount };
+    if (fits.length > 1 && manualCount >= 2) {
+      const oofProbs = fits.map((f) => outOfFoldProbs(matrix, f.oof, f.residual, K));
+      const w = stackWeights(oofProbs, best!.oof.labels, K);
+      stack = fits.map((f, q) => ({ em: f.em, residual: f.residual, weight: w[q]!, variant: f.v })).filter((m) => m.weight > 0);
+    }
     if (OURS_DEFAULTS.patternStrengths.length > 1) {
       const oofProbs = outOfFoldProbs(matrix, best!.oof, residual, K);
       patterns = fitPatterns(matrix, best!.oof.ids, oofProbs, best!.oof.labels, K, OURS_DEFAULTS.patternStrengths, OURS_DEFAULTS.folds);
@@ -175,7 +221,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   } else em = fitEm(matrix, cfg, manual);
   const classBalance = new Float64Array(K);
   for (let y = 0; y < K; y++) classBalance[y] = Math.exp(em.logPrior[y]!);
-  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}) };
+  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}), ...(stack ? { stack } : {}) };
   return {
     kind: 'ours',
     numClasses: K,
@@ -183,8 +229,18 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
     predict(m: LabelMatrix = matrix): Prediction {
       checkLabels(m, K);
       if (m.numLfs !== em.numLfs) throw new RangeError('predict: matrix has a different LF count');
-      const probs = allScores(em, m);
-      if (residual) applyResidual(residual, m, probs);
+      let probs: Float64Array;
+      if (stack) {
+        probs = new Float64Array(m.numRecords * K);
+        for (const member of stack) {
+          const p = allScores(member.em, m);
+          applyResidual(member.residual, m, p);
+          for (let q = 0; q < p.length; q++) probs[q] = probs[q]! + member.weight * p[q]!;
+        }
+      } else probs = allScores(em, m);
+      if (stack) {
+        // already probabilities
+      } else if (residual) applyResidual(residual, m, probs);
       else applyCalibration(probs, m.numRecords, K, calibration, probs);
       if (patterns) applyPatterns(patterns, m, probs);
       return finishPrediction(probs, m.numRecords, K);
@@ -242,6 +298,38 @@ function outOfFoldProbs(matrix: LabelMatrix, oof: OofScores, full: ResidualModel
     te.forEach((r, q) => out.set(b.scores.subarray(q * K, q * K + K), r * K));
   }
   return out;
+}
+
+/**
+ * Simplex weights w minimising −Σ_i log Σ_v w_v · p_v(y_i | i) over the candidates' out-of-fold
+ * probabilities (n × K each; same record order): the EM fixed point for mixture weights, from uniform.
+ * Convex in w, so the iteration reaches the optimum; weights below 1e-3 are dropped and the rest renormalised.
+ */
+export function stackWeights(probs: readonly Float64Array[], labels: Int32Array, K: number, iters = 500): Float64Array {
+  const V = probs.length;
+  const n = labels.length;
+  let w = new Float64Array(V).fill(1 / V);
+  const next = new Float64Array(V);
+  for (let it = 0; it < iters; it++) {
+    next.fill(0);
+    for (let i = 0; i < n; i++) {
+      let tot = 0;
+      for (let v = 0; v < V; v++) tot += w[v]! * Math.max(1e-12, probs[v]![i * K + labels[i]!]!);
+      for (let v = 0; v < V; v++) next[v] = next[v]! + (w[v]! * Math.max(1e-12, probs[v]![i * K + labels[i]!]!)) / tot;
+    }
+    let delta = 0;
+    for (let v = 0; v < V; v++) {
+      const nv = next[v]! / n;
+      delta = Math.max(delta, Math.abs(nv - w[v]!));
+      w[v] = nv;
+    }
+    if (delta < 1e-9) break;
+  }
+  let sum = 0;
+  for (let v = 0; v < V; v++) if (w[v]! < 1e-3) w[v] = 0;
+  for (let v = 0; v < V; v++) sum += w[v]!;
+  w = w.map((x) => x / sum);
+  return w;
 }
 
 /** Scores of the labeled records under `p` (a fit that saw no label: out-of-fold as is). */

@@ -213,7 +213,8 @@ function fitOn(p: Problem, rows: Int32Array, ridgeAB: number, lambda: number): F
   return lbfgs((t, g) => objective(p, rows, t, g, ridgeAB, lambda, useBeta), t0);
 }
 
-function heldOutNll(p: Problem, rows: Int32Array, t: Float64Array, lambda: number): number {
+/** Sum of the held-out log-losses of `rows`; with `perRow`, each row's loss is also written at its index. */
+function heldOutNll(p: Problem, rows: Int32Array, t: Float64Array, lambda: number, perRow?: Float64Array): number {
   const useBeta = Number.isFinite(lambda);
   const K = p.K;
   const off = 1 + K;
@@ -230,7 +231,9 @@ function heldOutNll(p: Problem, rows: Int32Array, t: Float64Array, lambda: numbe
     }
     let zs = 0;
     for (let y = 0; y < K; y++) zs += Math.exp(z[y]! - mx);
-    nll += mx + Math.log(zs) - z[p.labels[i]!]!;
+    const l = mx + Math.log(zs) - z[p.labels[i]!]!;
+    if (perRow) perRow[i] = l;
+    nll += l;
   }
   return nll;
 }
@@ -241,6 +244,11 @@ export interface ResidualOptions {
   lambdas: readonly number[];
   folds: number;
   pairs: boolean;
+  /**
+   * One-standard-error rule: take the first (most regularised) candidate whose CV log-loss is within
+   * one standard error (over labeled records) of the best one, instead of the best (default false).
+   */
+  oneSe?: boolean;
 }
 
 /**
@@ -270,20 +278,34 @@ export function fitResidual(m: LabelMatrix, recordIds: Int32Array, scores: Float
   let cvNll = NaN;
   if (folds >= 2) {
     let best = Infinity;
+    let bestRows = new Float64Array(n);
+    const cv: number[] = [];
     for (const lam of cands) {
       let nll = 0;
+      const rowsNll = new Float64Array(n);
       for (let f = 0; f < folds; f++) {
         const tr = all.filter((i) => i % folds !== f);
         const te = all.filter((i) => i % folds === f);
-        nll += heldOutNll(p, te, fitOn(p, tr, opt.ridgeAB, lam), lam);
+        nll += heldOutNll(p, te, fitOn(p, tr, opt.ridgeAB, lam), lam, rowsNll);
       }
+      cv.push(nll);
       // strictly better only: ties keep the earlier (more regularised, listed first) candidate
       if (nll < best - 1e-9) {
         best = nll;
         lambda = lam;
+        bestRows = rowsNll;
       }
     }
     cvNll = best / n;
+    if (opt.oneSe && n > 1) {
+      const mean = best / n;
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (bestRows[i]! - mean) ** 2;
+      const se = Math.sqrt(ss / (n - 1) / n);
+      const c = cv.findIndex((v) => v / n <= mean + se);
+      lambda = cands[c]!;
+      cvNll = cv[c]! / n;
+    }
   } else lambda = cands[0]!;
   const t = fitOn(p, all, opt.ridgeAB, lambda);
   const bias = new Float64Array(K);
