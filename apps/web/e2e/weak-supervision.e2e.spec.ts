@@ -271,4 +271,45 @@ describe('weak supervision in the browser', () => {
     await screenshot(page, 'weak-supervision-05-no-votes');
     expect(pageErrors()).toEqual([]);
   });
+
+  it('is read only for an expert: the runs and the confusion matrix show, the controls are disabled (the API refuses them too)', async () => {
+    const email = 'expert@example.com';
+    const password = 'expert-password-0123';
+    const invitation = await apiAs<{ token: string }>(product!, '/api/invitations', { method: 'POST', body: { email, projectId, role: 'expert' } });
+    const accepted = await fetch(`${product!.url}/api/invitations/${encodeURIComponent(invitation.token)}/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Expert', password }),
+    });
+    expect(accepted.status).toBeLessThan(300);
+    const expert = await launchBrowser({ signInTo: null });
+    try {
+      const other = await expert.context.newPage();
+      await other.goto(`${product!.url}/sign-in`);
+      await other.getByLabel('E-mail').fill(email);
+      await other.getByLabel('Password').fill(password);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+      await other.goto(`${product!.url}/projects/${projectId}/heuristics`);
+      const panel = other.getByTestId('ws-panel');
+      await panel.locator('.ws-panel[data-loaded="true"]').waitFor();
+      await panel.getByTestId('ws-read-only').waitFor();
+      await panel.getByTestId('ws-confusion').waitFor();
+      expect(await panel.getByTestId('ws-run-row').count()).toBeGreaterThan(0);
+      for (const id of ['ws-run', 'ws-save', 'ws-model', 'ws-min-confidence', 'ws-auto-rerun']) expect(await panel.getByTestId(id).isDisabled(), id).toBe(true);
+      expect(await panel.getByTestId('ws-heuristic').first().isDisabled()).toBe(true);
+      // the task can still be switched to read another task's runs
+      expect(await panel.getByTestId('ws-task').isDisabled()).toBe(false);
+      // what the disabled button would have asked for is refused by the server
+      const refused = await other.evaluate(async ([p, t]) => {
+        const csrf = document.cookie.split('; ').find((c) => c.startsWith('refinery_csrf='))?.split('=')[1] ?? '';
+        const r = await fetch(`/api/projects/${p}/tasks/${t}/weak-supervision/runs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': decodeURIComponent(csrf) }, body: '{}' });
+        return { status: r.status, code: ((await r.json()) as { error?: { code?: string } }).error?.code };
+      }, [projectId, taskId] as const);
+      expect(refused).toEqual({ status: 403, code: 'forbidden' });
+      await screenshot(other, 'weak-supervision-06-expert');
+    } finally {
+      await expert.close();
+    }
+  });
 });
