@@ -5,6 +5,7 @@ import { allScores, fitEm } from './models/em.ts';
 import { emConfigFor } from './models/ours.ts';
 import { softmaxInPlace } from './util.ts';
 import { expectedF1Decode, spanCandidates, spansToTagIds } from './span-decode.ts';
+import { decodeSpanDs, fitSpanDs, spanDsCandidates, spanDsPosteriors, type SpanDsParams } from './span-ds.ts';
 
 /** Defaults of the span model 'ours' (one configuration for all datasets). */
 export const SPAN_DEFAULTS = {
@@ -21,6 +22,24 @@ export const SPAN_DEFAULTS = {
    * F1-optimal threshold F/2 (F = the model's own expected F1), chosen without overlap (span-decode.ts).
    */
   decode: 'viterbi' as 'viterbi' | 'expectedF1',
+  /**
+   * 'spanDs' (default since session 5, unsupervised only — see spanDsSemi): the HMM's Viterbi spans are
+   * re-decided by a span-level naive-Bayes / Dawid-Skene over the distinct LF spans (span-ds.ts) fitted on
+   * them; 'hmm' = the HMM alone.
+   */
+  spanModel: 'spanDs' as 'hmm' | 'spanDs',
+  /** spanDs also with manual spans (labeled documents' candidates clamped); false = semi fits use the HMM alone. */
+  spanDsSemi: false,
+  /** spanDs semi: each clamped (labeled-document) candidate weighs max(1, ρ · unlabeled / labeled candidates); 0 = weight 1. */
+  spanDsClampShare: 2,
+  /** spanDs: the candidate's length bucket (1, 2, 3, ≥ 4) as one more observation column. */
+  spanDsLength: false,
+  /** spanDs: EM rounds after the first M-step (0 = one M-step on the HMM's spans, then predict; more rounds drift on valid). */
+  spanDsIter: 0,
+  /** spanDs: add-k pseudo-count of every confusion cell. */
+  spanDsSmoothing: 1,
+  /** spanDs: initial posteriors — 'hmm' (Viterbi span confidence, 0 for spans it does not take) or 'mv' (share of the LFs in range that propose exactly the span). */
+  spanDsInit: 'hmm' as 'hmm' | 'mv',
 };
 import { fitLabelModel } from './fit.ts';
 import type { FittedLabelModel } from './types.ts';
@@ -79,6 +98,12 @@ export function fitSpanModel(kind: ModelKind, docs: readonly SpanDoc[], options:
   if (kind === 'ours') {
     const params = fitOursSpan(docs, options, scheme, M);
     const decode = options.span?.decode ?? SPAN_DEFAULTS.decode;
+    const cfg = { ...SPAN_DEFAULTS, ...options.span };
+    const semi = options.manualSpans?.some((g) => g) ?? false;
+    if (cfg.spanModel === 'spanDs' && (!semi || cfg.spanDsSemi)) {
+      const ds = fitOursSpanDs(params, docs, options, scheme, M, cfg);
+      return { kind, scheme, entityTypes: types, params: ds, predict: (pd: readonly SpanDoc[] = docs) => predictSpanDs(ds, pd, types, scheme, M) };
+    }
     return {
       kind,
       scheme,
@@ -252,4 +277,71 @@ function fitOursSpan(docs: readonly SpanDoc[], options: SpanFitOptions, scheme: 
   const emitPrior = new Float64Array(M * S * V);
   for (let k = 0; k < M * S * V; k++) emitPrior[k] = cfg.emissionPrior * Math.exp(p.logEmit[k]!);
   return baumWelch({ obs, lengths, gold: goldDocs }, p, emitPrior, cfg.transitionPrior, cfg.baumWelchIter, 1e-7, types.length);
+}
+
+/**
+ * Experiment 'spanDs': span-level Dawid-Skene over the distinct LF spans, started from the HMM's
+ * Viterbi spans ('hmm' init) or the exact-vote share ('mv'); in semi mode the candidates of labeled
+ * documents are clamped to "is a gold span" with the same EM-λ weighting as the token EM.
+ */
+function fitOursSpanDs(hmm: HmmParams, docs: readonly SpanDoc[], options: SpanFitOptions, scheme: TagScheme, M: number, cfg: typeof SPAN_DEFAULTS): SpanDsParams {
+  const types = options.entityTypes;
+  const c = spanDsCandidates(docs, M, cfg.spanDsLength);
+  const n = c.offsets[docs.length]!;
+  const init = new Float64Array(n);
+  if (cfg.spanDsInit === 'hmm') {
+    const vit = predictHmm(hmm, docs, types, scheme, M, 'viterbi').spans;
+    docs.forEach((_, d) => {
+      const conf = new Map(vit[d]!.map((s) => [`${s.start},${s.end},${s.type}`, s.confidence]));
+      c.spans[d]!.forEach((s, k) => (init[c.offsets[d]! + k] = conf.get(`${s.start},${s.end},${s.type}`) ?? 0));
+    });
+  } else {
+    const cols = M + (cfg.spanDsLength ? 1 : 0);
+    for (let i = 0; i < n; i++) {
+      let ex = 0;
+      let inRange = 0;
+      for (let j = 0; j < M; j++) {
+        const v = c.obs[i * cols + j]!;
+        if (v === 0) ex++;
+        if (v < 2) inRange++;
+      }
+      init[i] = inRange > 0 ? ex / inRange : 0;
+    }
+  }
+  let clamp: Int8Array | undefined;
+  let clampWeight = 1;
+  if (options.manualSpans?.some((g) => g)) {
+    clamp = new Int8Array(n).fill(-1);
+    let nl = 0;
+    docs.forEach((_, d) => {
+      const g = options.manualSpans?.[d];
+      if (!g) return;
+      const gold = new Set(g.map((s) => `${s.start},${s.end},${s.type}`));
+      c.spans[d]!.forEach((s, k) => {
+        clamp![c.offsets[d]! + k] = gold.has(`${s.start},${s.end},${s.type}`) ? 1 : 0;
+        nl++;
+      });
+    });
+    if (cfg.spanDsClampShare > 0) clampWeight = Math.max(1, (cfg.spanDsClampShare * (n - nl)) / Math.max(nl, 1));
+  }
+  return fitSpanDs(c, M, init, { useLength: cfg.spanDsLength, iterations: cfg.spanDsIter, smoothing: cfg.spanDsSmoothing, ...(clamp ? { clamp, clampWeight } : {}) });
+}
+
+function predictSpanDs(p: SpanDsParams, docs: readonly SpanDoc[], types: readonly string[], scheme: TagScheme, M: number): SpanPrediction {
+  const c = spanDsCandidates(docs, M, p.useLength);
+  const post = spanDsPosteriors(p, c);
+  const sel = decodeSpanDs(c, post);
+  const out: SpanPrediction = { spans: sel, tags: [], tokenConfidence: [] };
+  docs.forEach((d, i) => {
+    const tags = spansToTagIds(sel[i]!, d.length, scheme, types);
+    // token confidence: the chosen span's posterior; an O token: 1 − the largest posterior of a candidate covering it
+    const conf = new Float64Array(d.length).fill(1);
+    c.spans[i]!.forEach((s, k) => {
+      for (let t = s.start; t < Math.min(s.end, d.length); t++) conf[t] = Math.min(conf[t]!, 1 - post[c.offsets[i]! + k]!);
+    });
+    for (const s of sel[i]!) for (let t = s.start; t < Math.min(s.end, d.length); t++) conf[t] = s.confidence;
+    out.tags.push(tags);
+    out.tokenConfidence.push(conf);
+  });
+  return out;
 }
