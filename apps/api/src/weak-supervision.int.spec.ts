@@ -141,6 +141,12 @@ for (const backend of testBackends()) {
       await refused(call('GET', `/api/projects/${P}/tasks/nope/weak-supervision/confusion`), 404, 'task_not_found');
       await refused(call('GET', `/api/projects/${P}/weak-supervision/runs/00000000-0000-4000-8000-000000000000`), 404, 'run_not_found');
       await refused(call('GET', `/api/projects/${P}/export?minConfidence=1.5`), 400, 'invalid_request');
+      // an empty value would coerce to 0 and override every task's configured minimum
+      const empty = await refused(call('GET', `/api/projects/${P}/export?minConfidence=`), 400, 'invalid_request');
+      expect(empty.details.issues[0]).toMatchObject({ location: 'query', path: 'minConfidence' });
+      // an unknown record is not a record without weak labels
+      await refused(call('GET', `/api/projects/${P}/records/nope/weak-labels`), 404, 'record_not_found');
+      expect((await ok(call('GET', `/api/projects/${P}/records/r4/weak-labels`))).weakLabels).toEqual([]);
       const anonymous = await fetch(`${product.api.url}${url}`);
       expect(anonymous.status).toBe(401);
       const state = await ok(call('GET', url));

@@ -32,6 +32,11 @@ export function exportRoutes(ctx: ApiContext): AnyRoute[] {
       }),
       responses: { 200: { description: 'the file', contentType: 'application/x-ndjson' } },
       async handler({ params, query, req, res }) {
+        // `?minConfidence=` would coerce to 0 and silently override every task's configured minimum
+        if ((req.query as Record<string, unknown>)['minConfidence'] === '') {
+          const message = "minConfidence: a number from 0 to 1; leave it out to use each task's configured minimum";
+          throw new HttpError(400, 'invalid_request', `invalid query: ${message}`, { issues: [{ location: 'query', path: 'minConfidence', message }] });
+        }
         await readAfter(ctx, query.after, [...BROWSER_VIEWS, 'sessions']);
         const bc = await browseContext(ctx, params.id);
         let filter: Filter | null = null;

@@ -13,7 +13,7 @@ import {
   type WeakSupervisionCommand,
   type WeakSupervisionState,
 } from '@refinery/domain';
-import { getLabelingConfig, getRecordWeakLabels, getWsConfig, getWsConfusion, getWsRun, listHeuristics, listWsRuns } from '@refinery/read-models';
+import { existingRecordIds, getLabelingConfig, getRecordWeakLabels, getWsConfig, getWsConfusion, getWsRun, listHeuristics, listWsRuns } from '@refinery/read-models';
 import type { ApiContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
 import { defineRoute, type AnyRoute } from '../http/routes.ts';
@@ -249,8 +249,13 @@ export function weakSupervisionRoutes(ctx: ApiContext): AnyRoute[] {
         },
       },
       async handler({ params, query }) {
-        await readAfter(ctx, query.after, VIEWS);
-        return { body: { weakLabels: await getRecordWeakLabels(ctx.db, params.id, params.recordId) } };
+        await readAfter(ctx, query.after, [...VIEWS, 'records']);
+        const weakLabels = await getRecordWeakLabels(ctx.db, params.id, params.recordId);
+        // an unknown record is a bad request, not a record without weak labels (as GET …/records/:recordId)
+        if (weakLabels.length === 0 && (await existingRecordIds(ctx.db, params.id, [params.recordId])).length === 0) {
+          throw new HttpError(404, 'record_not_found', `record ${params.recordId} does not exist in project ${params.id}`, { projectId: params.id, recordId: params.recordId });
+        }
+        return { body: { weakLabels } };
       },
     }),
   ];
