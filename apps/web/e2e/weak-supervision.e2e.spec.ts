@@ -308,6 +308,11 @@ describe('weak supervision in the browser', () => {
       }, [projectId, taskId] as const);
       expect(refused).toEqual({ status: 403, code: 'forbidden' });
       await screenshot(other, 'weak-supervision-06-expert');
+      // exports need owners or engineers too: the dialog says so and offers no download
+      await other.getByTestId('export-open').click();
+      await other.getByTestId('export-not-allowed').waitFor();
+      expect(await other.getByTestId('export-download').getAttribute('aria-disabled')).toBe('true');
+      expect(await other.getByTestId('export-download').getAttribute('href')).toBeNull();
     } finally {
       await expert.close();
     }
