@@ -2,7 +2,10 @@
  * Weak-supervision label-model benchmark.
  *
  *   npm run bench:ws -- --data /work/shared/ws-data/youtube /work/shared/ws-data/sms ...
- *   npm run bench:ws -- --speed [--records 1000000 --lfs 50 --classes 5 --coverage 0.1]
+ *   npm run bench:ws -- --speed [--records 1000000 --lfs 50 --classes 5 --coverage 0.1] [--lf-shape any|one-class]
+ *     --lf-shape any (default): each LF may vote any class; one-class: LF j votes only class j mod K, like
+ *     keyword rules (it fires on `coverage` of its class's records, 1/4 of that elsewhere) — the case
+ *     `ours` fits with its class-level coverage model
  *   options: --models ours,mv,refinery,ds   --modes unsupervised,semi
  *            --bootstrap 1000   adds "ci95": [lo, hi], a percentile bootstrap interval of `value` over the
  *                               test records (documents for sequences) — how much the score can move by
@@ -190,9 +193,12 @@ function runSequence(ds: SeqDataset, models: BenchModel[], modes: Mode[]): void 
 /** Deterministic xorshift32 PRNG. */
 const rng = seededRandom;
 
-function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKind[]): void {
-  // synthetic data: latent class uniform, each LF fires with probability `cov`, is right with prob 0.7
+function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKind[], oneClass: boolean): void {
+  // synthetic data: latent class uniform; 'any': each LF fires with probability `cov` and is right with
+  // probability 0.55–0.95; one-class: LF j votes class j mod K on cov of that class's records and on
+  // cov / 4 of the others (the same expected number of votes per LF when K = 5)
   const rand = rng(12345);
+  const fireOwn = oneClass ? (cov * K) / (1 + (K - 1) / 4) : cov;
   const gold = new Int32Array(n);
   const indptr = new Int32Array(n + 1);
   const cap = Math.ceil(n * M * cov * 1.05) + 1024;
@@ -203,10 +209,15 @@ function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKin
     const y = Math.floor(rand() * K);
     gold[i] = y;
     for (let j = 0; j < M; j++) {
-      if (rand() >= cov) continue;
-      const acc = 0.55 + (0.4 * j) / M;
       let l = y;
-      if (rand() >= acc) l = (y + 1 + Math.floor(rand() * (K - 1))) % K;
+      if (oneClass) {
+        l = j % K;
+        if (rand() >= (l === y ? fireOwn : fireOwn / 4)) continue;
+      } else {
+        if (rand() >= cov) continue;
+        const acc = 0.55 + (0.4 * j) / M;
+        if (rand() >= acc) l = (y + 1 + Math.floor(rand() * (K - 1))) % K;
+      }
       if (k === lfs.length) {
         const nl = new Int32Array(lfs.length * 2);
         nl.set(lfs);
@@ -246,7 +257,7 @@ function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKin
     const outputBytes = pred.labels.byteLength + pred.probs.byteLength + pred.confidence.byteLength;
     const measured = peakHeap - before.heapUsed + (peakAb - before.arrayBuffers);
     emit({
-      dataset: `synthetic-${n}x${M}x${K}@${cov}`,
+      dataset: `synthetic-${n}x${M}x${K}@${cov}${oneClass ? '-one-class' : ''}`,
       task: 'speed',
       metric: 'accuracy',
       model: kind,
@@ -272,7 +283,9 @@ function main(): void {
   if (!Number.isInteger(bootstrapResamples) || bootstrapResamples < 0) throw new Error(`--bootstrap: expected a whole number of resamples ≥ 0, got ${args.get('bootstrap')?.[0]}`);
   if (args.has('speed')) {
     const num = (k: string, d: number): number => Number(args.get(k)?.[0] ?? d);
-    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours']);
+    const shape = args.get('lf-shape')?.[0] ?? 'any';
+    if (shape !== 'any' && shape !== 'one-class') throw new Error(`--lf-shape: expected any or one-class, got ${shape}`);
+    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours'], shape === 'one-class');
   }
   for (const dir of args.get('data') ?? []) {
     const ds = loadDataset(dir);

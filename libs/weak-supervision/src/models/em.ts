@@ -147,6 +147,7 @@ export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Floa
   const s = out ?? new Float64Array(n * K);
   const { logPrior, base, delta, groupDelta } = p;
   const groups = groupDelta.length > 0;
+  const table = groups && K <= MASK_MAX_K ? groupTable(groupDelta, K) : null;
   const stamp = new Int32Array(K);
   const { indptr, lfs, labels } = m;
   for (let i = 0; i < n; i++) {
@@ -154,13 +155,48 @@ export function allScores(p: EmParams, m: LabelMatrix, out?: Float64Array): Floa
     const e = indptr[i + 1]!;
     const bare = p.uncoveredPrior && indptr[i] === e;
     for (let y = 0; y < K; y++) s[o + y] = logPrior[y]! + (bare ? 0 : base[y]!);
+    let mask = 0;
     for (let k = indptr[i]!; k < e; k++) {
       const off = (lfs[k]! * K + labels[k]!) * K;
       for (let y = 0; y < K; y++) s[o + y] = s[o + y]! + delta[off + y]!;
+      mask |= 1 << labels[k]!;
     }
-    if (groups) addGroupTerms(groupDelta, m, i, K, s, o, stamp);
+    if (table) {
+      const t = mask * K;
+      for (let y = 0; y < K; y++) s[o + y] = s[o + y]! + table[t + y]!;
+    } else if (groups) addGroupTerms(groupDelta, m, i, K, s, o, stamp);
   }
   return s;
+}
+
+/**
+ * coverage 'class' with K ≤ MASK_MAX_K: the group terms of a record depend only on the set of classes
+ * voted on it, so they are summed once per set (bit mask) and added with one lookup per record, instead
+ * of once per distinct voted class with a seen-check per vote (about a third of an E-step's time).
+ */
+const MASK_MAX_K = 10;
+
+/** table[mask*K + y] = Σ_{c in mask} groupDelta[c*K + y]. */
+export function groupTable(groupDelta: Float64Array, K: number): Float64Array {
+  const t = new Float64Array((1 << K) * K);
+  for (let mask = 1; mask < 1 << K; mask++) {
+    const low = mask & -mask;
+    const c = 31 - Math.clz32(low);
+    const rest = (mask ^ low) * K;
+    for (let y = 0; y < K; y++) t[mask * K + y] = t[rest + y]! + groupDelta[c * K + y]!;
+  }
+  return t;
+}
+
+/** Adds per-mask sums acc[mask*K + y] to groups[c*K + y] for every class c in the mask. */
+function spreadMaskCounts(acc: Float64Array, K: number, groups: Float64Array): void {
+  for (let mask = 1; mask < 1 << K; mask++) {
+    const o = mask * K;
+    for (let c = 0; c < K; c++) {
+      if ((mask & (1 << c)) === 0) continue;
+      for (let y = 0; y < K; y++) groups[c * K + y] = groups[c * K + y]! + acc[o + y]!;
+    }
+  }
 }
 
 interface Counts {
@@ -412,6 +448,10 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
   const { indptr, lfs, labels } = m;
   const { logPrior, base, delta, groupDelta } = p;
   const groups = groupDelta.length > 0;
+  // group terms by voted-class set (see MASK_MAX_K); larger K: per distinct class, with stamp[l] = i + 1
+  // once scored and −(i + 1) once counted
+  const table = groups && K <= MASK_MAX_K ? groupTable(groupDelta, K) : null;
+  const maskCounts = table ? new Float64Array(table.length) : null;
   const stamp = new Int32Array(K);
   c.votes.fill(0);
   c.total.fill(0);
@@ -428,16 +468,21 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       continue;
     }
     for (let y = 0; y < K; y++) scratch[y] = logPrior[y]! + base[y]!;
-    // group terms fused into the vote loops: stamp[l] = i + 1 once scored, −(i + 1) once counted
     const tag = i + 1;
+    let mask = 0;
     for (let k = s; k < e; k++) {
       const l = labels[k]!;
       const off = (lfs[k]! * K + l) * K;
       for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + delta[off + y]!;
-      if (groups && stamp[l] !== tag) {
+      if (table) mask |= 1 << l;
+      else if (groups && stamp[l] !== tag) {
         stamp[l] = tag;
         for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + groupDelta[l * K + y]!;
       }
+    }
+    if (table) {
+      const t = mask * K;
+      for (let y = 0; y < K; y++) scratch[y] = scratch[y]! + table[t + y]!;
     }
     if (y0 >= 0) {
       ll += lw * scratch[y0]!;
@@ -446,11 +491,12 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
         const l = labels[k]!;
         const off = (lfs[k]! * K + l) * K;
         c.votes[off + y0] = c.votes[off + y0]! + lw;
-        if (groups && stamp[l] !== -tag) {
+        if (!table && groups && stamp[l] !== -tag) {
           stamp[l] = -tag;
           c.groups[l * K + y0] = c.groups[l * K + y0]! + lw;
         }
       }
+      if (maskCounts) maskCounts[mask * K + y0] = maskCounts[mask * K + y0]! + lw;
       continue;
     }
     let mx = -Infinity;
@@ -472,12 +518,17 @@ function ePass(p: EmParams, m: LabelMatrix, manual: Int32Array | undefined, c: C
       const l = labels[k]!;
       const off = (lfs[k]! * K + l) * K;
       for (let y = 0; y < K; y++) c.votes[off + y] = c.votes[off + y]! + scratch[y]!;
-      if (groups && stamp[l] !== -tag) {
+      if (!table && groups && stamp[l] !== -tag) {
         stamp[l] = -tag;
         for (let y = 0; y < K; y++) c.groups[l * K + y] = c.groups[l * K + y]! + scratch[y]!;
       }
     }
+    if (maskCounts) {
+      const t = mask * K;
+      for (let y = 0; y < K; y++) maskCounts[t + y] = maskCounts[t + y]! + scratch[y]!;
+    }
   }
+  if (maskCounts) spreadMaskCounts(maskCounts, K, c.groups);
   if (uncovered > 0) {
     let mx = -Infinity;
     for (let y = 0; y < K; y++) {
