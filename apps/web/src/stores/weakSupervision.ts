@@ -36,9 +36,17 @@ export const useWeakSupervisionStore = defineStore('weakSupervision', () => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let token = 0;
 
-  function stopPolling(): void {
+  /** false once the page closed: an answer still in flight then schedules no further poll */
+  let polling = false;
+
+  function clearTimer(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
+  }
+
+  function stopPolling(): void {
+    polling = false;
+    clearTimer();
   }
 
   async function load(): Promise<void> {
@@ -54,7 +62,8 @@ export const useWeakSupervisionStore = defineStore('weakSupervision', () => {
       runs.value = state.runs;
       confusion.value = cm;
       error.value = null;
-      stopPolling();
+      clearTimer();
+      if (!polling) return;
       if (state.runs.some((r) => r.status === 'requested')) timer = setTimeout(() => void load(), WS_POLL_INTERVAL_MS);
       else if (state.config.autoRerun) timer = setTimeout(() => void load(), WS_AUTO_POLL_INTERVAL_MS);
     } catch (e) {
@@ -73,6 +82,7 @@ export const useWeakSupervisionStore = defineStore('weakSupervision', () => {
     }
     projectId.value = project;
     taskId.value = task;
+    polling = true;
     await load();
   }
 

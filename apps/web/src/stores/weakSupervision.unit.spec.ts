@@ -96,4 +96,17 @@ describe('weak-supervision store', () => {
     await vi.advanceTimersByTimeAsync(WS_AUTO_POLL_INTERVAL_MS * 3);
     expect(api.getWeakSupervision).toHaveBeenCalledTimes(3);
   });
+
+  it('schedules no poll from an answer that arrives after the page closed', async () => {
+    let answer!: (v: { config: WsConfig; runs: WsRun[] }) => void;
+    vi.mocked(api.getWeakSupervision).mockReturnValueOnce(new Promise((resolve) => (answer = resolve)));
+    const store = useWeakSupervisionStore();
+    const opened = store.open('p1', 't1');
+    store.stopPolling();
+    answer({ config: { ...config, autoRerun: true }, runs: [run({})] });
+    await opened;
+    expect(store.runs).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(WS_AUTO_POLL_INTERVAL_MS * 3);
+    expect(api.getWeakSupervision).toHaveBeenCalledTimes(1);
+  });
 });
