@@ -196,6 +196,11 @@ for (const backend of testBackends()) {
       await refused(search({ filter: { attribute: 'flag', op: 'gt', value: true } }), 400, 'invalid_operator');
       e = await refused(search({ filter: { recordIds: Array.from({ length: 10_001 }, (_, i) => `x${i}`) } }), 400, 'invalid_filter');
       expect(e.details.limit).toBe(10_000);
+      // a confidence is a probability: out-of-range or crossed bounds are refused, not an empty page
+      e = await refused(search({ filter: { confidence: { taskId: task.sentiment, min: 5 } } }), 400, 'invalid_filter');
+      expect(e.details.path).toBe('filter.confidence.min');
+      e = await refused(search({ filter: { confidence: { taskId: task.sentiment, min: 0.8, max: 0.2 } } }), 400, 'invalid_filter');
+      expect(e.details.path).toBe('filter.confidence');
       await refused(search({ cursor: 'garbage' }), 400, 'invalid_cursor');
       expect((await ok(search({ cursor: null, limit: 1 }))).records).toHaveLength(1);
       const c = (await ok(search({ limit: 1 }))).nextCursor;

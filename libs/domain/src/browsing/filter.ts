@@ -123,8 +123,15 @@ export function parseFilter(input: unknown, path = 'filter'): Filter {
         if (!isObject(c)) return fail(cp, 'expected { taskId, min?, max? }');
         onlyKeys(c, ['taskId', 'min', 'max'], cp);
         const out: { taskId: string; min?: number; max?: number } = { taskId: str(c.taskId, `${cp}.taskId`, 64) };
-        if (c.min !== undefined) out.min = num(c.min, `${cp}.min`);
-        if (c.max !== undefined) out.max = num(c.max, `${cp}.max`);
+        // a confidence is a probability: a bound outside [0, 1] would silently match everything or nothing
+        const bound = (x: unknown, xp: string): number => {
+          const b = num(x, xp);
+          if (b < 0 || b > 1) fail(xp, 'a confidence bound is between 0 and 1', { min: 0, max: 1 });
+          return b;
+        };
+        if (c.min !== undefined) out.min = bound(c.min, `${cp}.min`);
+        if (c.max !== undefined) out.max = bound(c.max, `${cp}.max`);
+        if (out.min !== undefined && out.max !== undefined && out.min > out.max) fail(cp, `min (${out.min}) is above max (${out.max})`);
         return { confidence: out };
       }
       case 'hasComments':
