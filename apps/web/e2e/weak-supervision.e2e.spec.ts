@@ -307,6 +307,15 @@ describe('weak supervision in the browser', () => {
         return { status: r.status, code: ((await r.json()) as { error?: { code?: string } }).error?.code };
       }, [projectId, taskId] as const);
       expect(refused).toEqual({ status: 403, code: 'forbidden' });
+      // the rest of the page is read only too: no create form, no delete, no save / run on a function
+      await other.getByTestId('heuristics-read-only').waitFor();
+      expect(await other.getByRole('heading', { name: 'New labeling function' }).count()).toBe(0);
+      expect(await other.locator('[data-testid^="heuristic-delete-"]').count()).toBe(0);
+      expect(await other.getByTestId('lookup-list-create').count()).toBe(0);
+      await other.locator('.heuristics-table__name').first().click();
+      await other.getByTestId('heuristic-detail').waitFor();
+      expect(await other.getByTestId('heuristic-run').count()).toBe(0);
+      expect(await other.getByTestId('heuristic-save').count()).toBe(0);
       await screenshot(other, 'weak-supervision-06-expert');
       // exports need owners or engineers too: the dialog says so and offers no download
       await other.getByTestId('export-open').click();

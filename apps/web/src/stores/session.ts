@@ -50,5 +50,15 @@ export const useSessionStore = defineStore('session', () => {
     loaded.value = true;
   }
 
-  return { me, user, signedIn, loaded, load, signIn, acceptInvitation, signOut, forget };
+  /**
+   * Owners and engineers: the roles the server lets write heuristics, run weak supervision and export
+   * (`project:heuristics:write`, `project:manage`). Pages use it only to show controls read only; the
+   * server enforces the roles either way.
+   */
+  function managesProject(projectId: string): boolean {
+    const role = me.value?.memberships.find((m) => m.projectId === projectId)?.role;
+    return role === 'owner' || role === 'engineer';
+  }
+
+  return { me, user, signedIn, loaded, load, signIn, acceptInvitation, signOut, forget, managesProject };
 });
