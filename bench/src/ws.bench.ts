@@ -4,7 +4,7 @@
  *   npm run bench:ws -- --data /work/shared/ws-data/youtube /work/shared/ws-data/sms ...
  *   npm run bench:ws -- --speed [--records 1000000 --lfs 50 --classes 5 --coverage 0.1] [--lf-shape any|one-class]
  *     --lf-shape any (default): each LF may vote any class; one-class: LF j votes only class j mod K, like
- *     keyword rules (it fires on `coverage` of its class's records, 1/4 of that elsewhere) — the case
+ *     keyword rules (4 × as often on its class's records as on others, on `coverage` of all records) — the case
  *     `ours` fits with its class-level coverage model
  *   options: --models ours,mv,refinery,ds   --modes unsupervised,semi
  *            --bootstrap 1000   adds "ci95": [lo, hi], a percentile bootstrap interval of `value` over the
@@ -195,8 +195,8 @@ const rng = seededRandom;
 
 function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKind[], oneClass: boolean): void {
   // synthetic data: latent class uniform; 'any': each LF fires with probability `cov` and is right with
-  // probability 0.55–0.95; one-class: LF j votes class j mod K on cov of that class's records and on
-  // cov / 4 of the others (the same expected number of votes per LF when K = 5)
+  // probability 0.55–0.95; one-class: LF j votes class j mod K, 4 × as often on that class's records as
+  // on the others, on `cov` of all records (the same expected number of votes as 'any')
   const rand = rng(12345);
   const fireOwn = oneClass ? (cov * K) / (1 + (K - 1) / 4) : cov;
   const gold = new Int32Array(n);
