@@ -2,7 +2,8 @@ import type { ScoredSpan, Span, SpanDoc } from './spans.ts';
 import { selectSpans } from './span-decode.ts';
 
 /**
- * Span-level Dawid-Skene (experiment, SPAN_DEFAULTS.spanModel = 'spanDs'): the candidates of a document
+ * Span-level Dawid-Skene (SPAN_DEFAULTS.spanModel = 'spanDs', the default for unsupervised span fits, with one
+ * M-step on the HMM's Viterbi spans — more EM rounds drift to another clustering): the candidates of a document
  * are its distinct LF spans (start, end, type); LF j's observation on a candidate is
  *   0 = proposes exactly this span, 1 = proposes a different span overlapping it, 2 = nothing in range,
  * optionally plus the candidate's length bucket (1, 2, 3, ≥ 4 tokens) as one more categorical column.
