@@ -27,16 +27,17 @@ export function exportRoutes(ctx: ApiContext): AnyRoute[] {
         format: z.enum(['json', 'jsonl', 'csv']).default('jsonl'),
         sliceId: z.string().min(1).max(64).optional(),
         sessionId: z.uuid().optional(),
-        minConfidence: z.coerce.number().min(0).max(1).optional().describe("omit weak-supervision labels below this confidence; default: each task's configured minimum"),
+        // a string first: `?minConfidence=` must be refused, not coerced to 0 (which would override every task's minimum)
+        minConfidence: z
+          .string()
+          .min(1, "a number from 0 to 1; leave it out to use each task's configured minimum")
+          .pipe(z.coerce.number<string>().min(0).max(1))
+          .optional()
+          .describe("omit weak-supervision labels below this confidence; default: each task's configured minimum"),
         after: afterQuery,
       }),
       responses: { 200: { description: 'the file', contentType: 'application/x-ndjson' } },
       async handler({ params, query, req, res }) {
-        // `?minConfidence=` would coerce to 0 and silently override every task's configured minimum
-        if ((req.query as Record<string, unknown>)['minConfidence'] === '') {
-          const message = "minConfidence: a number from 0 to 1; leave it out to use each task's configured minimum";
-          throw new HttpError(400, 'invalid_request', `invalid query: ${message}`, { issues: [{ location: 'query', path: 'minConfidence', message }] });
-        }
         await readAfter(ctx, query.after, [...BROWSER_VIEWS, 'sessions']);
         const bc = await browseContext(ctx, params.id);
         let filter: Filter | null = null;
