@@ -58,3 +58,37 @@ describe("coverage 'class': group terms by voted-class set", () => {
     }
   });
 });
+
+describe("coverage 'class' with withinGroupAbstains (zero-truncated voter sets; experiment, off)", () => {
+  it('on rules that fire independently given the class it matches the per-LF model it nests; without it EM ends far worse', () => {
+    // 50 one-class rules, 4 × as likely on their own class (the speed benchmark's one-class shape)
+    const K = 5;
+    const n = 20000;
+    const r = seededRandom(5);
+    const gold: number[] = [];
+    const rows: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const y = Math.floor(r() * K);
+      gold.push(y);
+      rows.push(Array.from({ length: 50 }, (_, j) => (r() < (j % K === y ? 0.25 : 0.0625) ? j % K : -1)));
+    }
+    const m = labelMatrixFromDense(rows);
+    const accuracyOf = (c: EmConfig) => {
+      const s = allScores(fitEm(m, { ...c, maxIter: 300 }, undefined), m);
+      let ok = 0;
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let y = 1; y < K; y++) if (s[i * K + y]! > s[i * K + best]!) best = y;
+        if (best === gold[i]) ok++;
+      }
+      return ok / n;
+    };
+    const lf = accuracyOf({ ...cfg(K), coverage: 'lf' });
+    const proper = accuracyOf({ ...cfg(K), withinGroupAbstains: true });
+    const improper = accuracyOf(cfg(K));
+    expect(lf).toBeGreaterThan(0.7);
+    expect(Math.abs(proper - lf)).toBeLessThan(0.01);
+    // run to its fixed point, the default 'class' model (only the fired LFs scored) is far off here
+    expect(improper).toBeLessThan(lf - 0.2);
+  });
+});

@@ -63,6 +63,15 @@ export interface EmConfig {
    */
   poolStrength?: number;
   /**
+   * coverage 'class': also count, on a record where some LF voted c, the LFs of class c that did NOT
+   * fire (each fires independently given y with rate r_jcy, the set conditioned on being non-empty — a
+   * zero-truncated product of Bernoullis). This makes the model a proper likelihood (EM then raises it
+   * every iteration) and nests the per-LF model: with P(some vote c | y) = 1 − Π_j (1 − r_jcy) it is
+   * naive Bayes over every LF. Without it, only the LFs that fired are scored (not a distribution over
+   * the set of voters).
+   */
+  withinGroupAbstains?: boolean;
+  /**
    * Per-LF model with abstains: Dirichlet prior of each (LF j, class y) row centred on these outcome
    * rates (theta layout, (j·K + y)·(K+1) + l, l = K abstain; e.g. a label-free fit's estimate) with
    * strength `priorRatesStrength`, instead of the generic prior (mean accuracy `priorAccuracy`).
@@ -251,6 +260,7 @@ function mStepClass(c: Counts, m: LabelMatrix, cfg: EmConfig, marg: { group: Flo
       p.base[y] = p.base[y]! + w * logNo;
     }
   }
+  if (cfg.withinGroupAbstains) return mStepWithinGroups(c, m, cfg, marg, p);
   for (let j = 0; j < M; j++) {
     for (let l = 0; l < K; l++) {
       const mean = Math.min(Math.max(marg.share[j * K + l]!, 1e-3), 1 - 1e-3);
@@ -259,6 +269,62 @@ function mStepClass(c: Counts, m: LabelMatrix, cfg: EmConfig, marg: { group: Flo
         p.theta[(j * K + y) * K1 + l] = r;
         p.delta[(j * K + l) * K + y] = Math.log(r);
       }
+    }
+  }
+}
+
+/** Fixed-point rounds of the zero-truncated Bernoulli rates per (class, true class). */
+const TRUNCATED_ROUNDS = 50;
+
+/**
+ * Within-group rates of coverage 'class' with `withinGroupAbstains`: on the N records (weighted by q_y)
+ * where some LF voted c, LF j of class c fired n_j times; the voter set is a product of Bernoulli(r_j)
+ * conditioned on being non-empty. Its MAP rates solve r_j = (n_j + S·m_j) / (N + N₀ + S) with
+ * N₀ = N · P₀ / (1 − P₀), P₀ = Π_j (1 − r_j): the records on which the group "would have fired" with no
+ * LF firing, which the truncation hides (the usual EM for a truncated sample). Scores: a vote adds
+ * log r_j − log(1 − r_j); the group event adds Σ_j log(1 − r_j) − log(1 − P₀) on top of its rate.
+ */
+function mStepWithinGroups(c: Counts, m: LabelMatrix, cfg: EmConfig, marg: { group: Float64Array; share: Float64Array }, p: EmParams): void {
+  const K = cfg.numClasses;
+  const M = m.numLfs;
+  const K1 = K + 1;
+  const S = cfg.priorStrength;
+  const cap = 1 - 1e-9;
+  const members: number[][] = Array.from({ length: K }, () => []);
+  for (let j = 0; j < M; j++) for (let l = 0; l < K; l++) if (marg.share[j * K + l]! > 0) members[l]!.push(j);
+  const r = new Float64Array(M);
+  for (let g = 0; g < K; g++) {
+    const js = members[g]!;
+    for (let y = 0; y < K; y++) {
+      const N = c.groups[g * K + y]!;
+      const prior = (j: number) => S * Math.min(Math.max(marg.share[j * K + g]!, 1e-3), 1 - 1e-3);
+      for (const j of js) r[j] = Math.min((c.votes[(j * K + g) * K + y]! + prior(j)) / (N + S), cap);
+      let p0 = 1;
+      for (let round = 0; round < TRUNCATED_ROUNDS; round++) {
+        p0 = 1;
+        for (const j of js) p0 *= 1 - r[j]!;
+        const n0 = p0 >= cap ? 0 : (N * p0) / (1 - p0);
+        let change = 0;
+        for (const j of js) {
+          const next = Math.min((c.votes[(j * K + g) * K + y]! + prior(j)) / (N + n0 + S), cap);
+          change = Math.max(change, Math.abs(next - r[j]!));
+          r[j] = next;
+        }
+        if (change < 1e-10) break;
+      }
+      p0 = 1;
+      let sumLogNot = 0;
+      for (const j of js) {
+        p0 *= 1 - r[j]!;
+        sumLogNot += Math.log(1 - r[j]!);
+      }
+      const z = Math.max(1 - p0, 1e-300);
+      for (const j of js) {
+        // P(j fired | some vote g, y) = r_j / (1 − P₀)
+        p.theta[(j * K + y) * K1 + g] = Math.min(r[j]! / z, 1);
+        p.delta[(j * K + g) * K + y] = Math.log(r[j]!) - Math.log(1 - r[j]!);
+      }
+      p.groupDelta[g * K + y] = p.groupDelta[g * K + y]! + sumLogNot - Math.log(z);
     }
   }
 }

@@ -46,6 +46,8 @@ export const OURS_DEFAULTS = {
    * unchanged (59.1), ECE 0.181 → 0.021.
    */
   uncoveredPrior: true,
+  /** coverage 'class': score the LFs of a voted class that did not fire too (EmConfig.withinGroupAbstains). */
+  withinGroupAbstains: false,
   abstainWeight: 1,
   abstainWarmup: 0,
   folds: 5,
@@ -155,7 +157,13 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   // 'class' needs every LF to vote one class only (keyword / regex rules): an LF that votes several
   // classes has its accuracy spread over several "some vote c" events, which 'lf' models directly.
   const coverage = OURS_DEFAULTS.coverage === 'class' && unipolarLfs(matrix) ? 'class' : 'lf';
-  const cfg: EmConfig = { ...emConfigFor(options), coverage, uncoveredPrior: OURS_DEFAULTS.uncoveredPrior && coverage === 'class', poolStrength: OURS_DEFAULTS.poolStrength };
+  const cfg: EmConfig = {
+    ...emConfigFor(options),
+    coverage,
+    uncoveredPrior: OURS_DEFAULTS.uncoveredPrior && coverage === 'class',
+    withinGroupAbstains: OURS_DEFAULTS.withinGroupAbstains,
+    poolStrength: OURS_DEFAULTS.poolStrength,
+  };
   let manualCount = 0;
   if (manual) for (let i = 0; i < manual.length; i++) if (manual[i]! >= 0) manualCount++;
   let em: EmParams;
