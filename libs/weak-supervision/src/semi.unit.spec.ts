@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, fitEm, seededRandom, fitLabelModel, labelMatrixFromDense, labelMatrixFromRows, type LabelMatrix, type OursParams } from './index.ts';
+import { OURS_DEFAULTS, accuracy, fitEm, seededRandom, fitLabelModel, labelMatrixFromDense, labelMatrixFromRows, type LabelMatrix, type OursParams } from './index.ts';
 import { applyResidual, fitResidual } from './models/residual.ts';
 
 const rng = seededRandom;
@@ -183,5 +183,51 @@ describe('EM options', () => {
   it('abstainWeight 0: uncovered records get the class balance only', () => {
     const p = fitEm(m, { ...base, abstainWeight: 0 }, undefined);
     expect(Array.from(p.base)).toEqual([0, 0]);
+  });
+});
+
+describe('semi-supervised out-of-fold refits on a sample of the unlabeled records', () => {
+  it('give nearly the same predictions as refits on every record', () => {
+    // 20k records, 12 LFs of accuracy 0.55–0.9, 300 manual labels; sample lowered to 5000 (≈ 1 in 4,
+    // like the default 200k of 1M records)
+    const n = 20000;
+    const r = rng(31);
+    const gold = new Int32Array(n);
+    const rows: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const y = r() < 0.4 ? 0 : 1;
+      gold[i] = y;
+      rows.push(Array.from({ length: 12 }, (_, j) => (r() < 0.3 ? (r() < 0.55 + 0.03 * j ? y : 1 - y) : -1)));
+    }
+    const m = labelMatrixFromDense(rows);
+    const manual = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i += 67) manual[i] = gold[i]!;
+    const fit = () => fitLabelModel('ours', m, { numClasses: 2, manualLabels: manual });
+    const exact = fit();
+    const saved = OURS_DEFAULTS.oofUnlabeledSample;
+    OURS_DEFAULTS.oofUnlabeledSample = 5000;
+    let sampled;
+    try {
+      sampled = fit();
+    } finally {
+      OURS_DEFAULTS.oofUnlabeledSample = saved;
+    }
+    // the exact refits ran on all 20k records, the sampled ones on the 299 labeled + ≈ 4.9k unlabeled
+    expect((exact.params as OursParams).refitRecords).toBe(n);
+    const refit = (sampled.params as OursParams).refitRecords!;
+    expect(refit).toBeGreaterThan(5000);
+    expect(refit).toBeLessThan(5400);
+    const pa = exact.predict();
+    const pb = sampled.predict();
+    let same = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < n; i++) {
+      if (pa.labels[i] === pb.labels[i]) same++;
+      maxDiff = Math.max(maxDiff, Math.abs(pa.probs[2 * i + 1]! - pb.probs[2 * i + 1]!));
+    }
+    // an approximation: labels near the boundary may move (here 2 %, by ≤ 0.05 in probability)
+    expect(same / n).toBeGreaterThan(0.95);
+    expect(maxDiff).toBeLessThan(0.1);
+    expect(Math.abs(accuracy(gold, pa.labels) - accuracy(gold, pb.labels))).toBeLessThan(0.005);
   });
 });

@@ -20,6 +20,8 @@ export interface OursParams {
   manualCount: number;
   /** Index into OURS_DEFAULTS.semiVariants chosen by cross-validation (-1: unsupervised configuration). */
   variant: number;
+  /** Semi-supervised: records each out-of-fold EM refit of the chosen variant ran on (see oofUnlabeledSample). */
+  refitRecords?: number;
   /**
    * Semi-supervised stacking (OURS_DEFAULTS.semiStack): every candidate fit with its correction and its
    * weight; the prediction is Σ weight · p_candidate. Undefined when a single variant is used.
@@ -51,6 +53,12 @@ export const OURS_DEFAULTS = {
   abstainWeight: 1,
   abstainWarmup: 0,
   folds: 5,
+  /**
+   * Semi-supervised: above this many unlabeled records the out-of-fold refits use every labeled record
+   * plus an evenly spaced sample of this many unlabeled ones (see outOfFoldScores). 1M × 50 LFs, 1000
+   * labels: 82 → 29 s fit + predict, accuracy 93.77 / 93.78 %, same variant and λ.
+   */
+  oofUnlabeledSample: 200_000,
   /** Semi-supervised: learn a discriminative vote-pattern correction on the manual labels (see residual.ts). */
   residual: true,
   /** Include co-occurring vote pairs as features of the correction. */
@@ -173,6 +181,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   let variant = -1;
   let patterns: PatternModel | undefined;
   let stack: OursParams['stack'];
+  let refitRecords: number | undefined;
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
     const unlabeled = matrix.numRecords - manualCount;
     let variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
@@ -216,6 +225,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
     em = best!.em;
     residual = best!.residual;
     variant = best!.v;
+    refitRecords = best!.oof.refitRecords;
     calibration = { scale: residual.scale, bias: residual.bias, fittedOn: manualCount };
     if (fits.length > 1 && manualCount >= 2) {
       const oofProbs = fits.map((f) => outOfFoldProbs(matrix, f.oof, f.residual, K));
@@ -229,7 +239,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   } else em = fitEm(matrix, cfg, manual);
   const classBalance = new Float64Array(K);
   for (let y = 0; y < K; y++) classBalance[y] = Math.exp(em.logPrior[y]!);
-  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}), ...(stack ? { stack } : {}) };
+  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}), ...(stack ? { stack } : {}), ...(refitRecords !== undefined ? { refitRecords } : {}) };
   return {
     kind: 'ours',
     numClasses: K,
@@ -273,6 +283,8 @@ interface OofScores {
   ids: Int32Array;
   scores: Float64Array;
   labels: Int32Array;
+  /** Records each out-of-fold refit ran on (all of them, or the labeled ones plus a sample). */
+  refitRecords?: number;
 }
 
 /**
@@ -359,7 +371,14 @@ function labeledScores(matrix: LabelMatrix, manual: Int32Array, count: number, p
   return { ids, scores, labels };
 }
 
-/** Generative scores of the labeled records, each from an EM refit with its fold's labels hidden. */
+/**
+ * Generative scores of the labeled records, each from an EM refit with its fold's labels hidden.
+ * The refits (folds × variants of them) only have to tell how the parameters move without a fold's
+ * labels; with many unlabeled records they use every labeled record plus a sample of
+ * `OURS_DEFAULTS.oofUnlabeledSample` unlabeled ones, the labeled weight scaled by the sampled share so the balance
+ * of labeled and unlabeled evidence stays that of the full fit (1M records: ~20 EM refits of 200k
+ * instead of 1M rows). Smaller matrices refit on every record.
+ */
 function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number, cfg: EmConfig, full: EmParams): OofScores {
   const K = cfg.numClasses;
   const folds = Math.min(OURS_DEFAULTS.folds, count);
@@ -369,11 +388,37 @@ function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number,
   const scores = new Float64Array(count * K);
   const labels = new Int32Array(count);
   const row = new Float64Array(K);
-  const held = new Int32Array(manual);
+  // the matrix the refits run on, its manual labels, and where each labeled record sits in it
+  let fitMatrix = matrix;
+  let fitManual = manual;
+  let labeledPos = labeledIdx;
+  let fitCfg: EmConfig = { ...cfg, maxIter: Math.min(cfg.maxIter, 50) };
+  const unlabeled = matrix.numRecords - count;
+  if (folds > 1 && unlabeled > OURS_DEFAULTS.oofUnlabeledSample) {
+    const step = Math.ceil(unlabeled / OURS_DEFAULTS.oofUnlabeledSample);
+    const rows: number[] = [];
+    labeledPos = new Int32Array(count);
+    let u = 0;
+    let l = 0;
+    let sampled = 0;
+    for (let i = 0; i < matrix.numRecords; i++) {
+      if (manual[i]! >= 0) {
+        labeledPos[l++] = rows.length;
+        rows.push(i);
+      } else if (u++ % step === 0) {
+        rows.push(i);
+        sampled++;
+      }
+    }
+    fitMatrix = selectRows(matrix, rows);
+    fitManual = Int32Array.from(rows, (i) => manual[i]!);
+    fitCfg = { ...fitCfg, labeledWeight: (cfg.labeledWeight ?? 1) * (sampled / unlabeled) };
+  }
+  const held = new Int32Array(fitManual);
   for (let f = 0; f < folds; f++) {
-    held.set(manual);
-    for (let r = f; r < count; r += folds) held[labeledIdx[r]!] = -1;
-    const p = folds > 1 ? fitEm(matrix, { ...cfg, maxIter: Math.min(cfg.maxIter, 50) }, held, full) : full;
+    held.set(fitManual);
+    for (let r = f; r < count; r += folds) held[labeledPos[r]!] = -1;
+    const p = folds > 1 ? fitEm(fitMatrix, fitCfg, held, full) : full;
     for (let r = f; r < count; r += folds) {
       const i = labeledIdx[r]!;
       recordScores(p, matrix, i, row);
@@ -381,5 +426,5 @@ function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number,
       labels[r] = manual[i]!;
     }
   }
-  return { ids: labeledIdx, scores, labels };
+  return { ids: labeledIdx, scores, labels, refitRecords: fitMatrix.numRecords };
 }
