@@ -56,7 +56,7 @@ export const OURS_DEFAULTS = {
   /**
    * Semi-supervised: above this many unlabeled records the out-of-fold refits use every labeled record
    * plus an evenly spaced sample of this many unlabeled ones (see outOfFoldScores). 1M × 50 LFs, 1000
-   * labels: 82 → 29 s fit + predict, accuracy 93.77 / 93.78 %, same variant and λ.
+   * labels: 32–33 → 19–20 s fit + predict, accuracy 93.77 / 93.78 %, same variant and λ.
    */
   oofUnlabeledSample: 200_000,
   /** Semi-supervised: learn a discriminative vote-pattern correction on the manual labels (see residual.ts). */
