@@ -12,12 +12,14 @@
  * which patterns also occur in the valid split with their valid counts (the evidence a model chosen
  * on valid has). With `--split test` this reads test labels: analysis only, never for selection.
  */
+import { argList, argNumber, parseArgs } from './lib/args.ts';
 import { loadDataset, type ClassDataset, type ClassSplit } from './ws-data.ts';
 
-const argv = process.argv.slice(2);
-const splitName = argv[argv.indexOf('--split') + 1] === 'test' ? 'test' : 'valid';
-const target = argv.includes('--target') ? Number(argv[argv.indexOf('--target') + 1]) : NaN;
-const dirs = argv.slice(argv.indexOf('--data') + 1).filter((a) => !a.startsWith('--') && !/^\d/.test(a));
+const args = parseArgs(process.argv.slice(2));
+const splitName = argList(args, 'split', ['valid'])[0];
+if (splitName !== 'valid' && splitName !== 'test') throw new Error(`--split: valid or test, got ${splitName}`);
+const target = args.has('target') ? argNumber(args, 'target', 0) : NaN;
+const dirs = argList(args, 'data', []);
 
 type Counts = Map<string, number[]>;
 

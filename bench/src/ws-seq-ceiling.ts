@@ -12,6 +12,7 @@
  * oracle, up to ties. With `--split test` this reads test labels: analysis only, never for selection.
  */
 import { entityF1, fitSpanModel, type Span, type SpanDoc } from '@refinery/weak-supervision';
+import { argList, parseArgs } from './lib/args.ts';
 import { loadDataset, type SeqDataset } from './ws-data.ts';
 
 const key = (s: Span): string => `${s.start}:${s.end}:${s.type}`;
@@ -31,9 +32,10 @@ function candidates(doc: SpanDoc): Array<{ s: Span; pat: string }> {
   });
 }
 
-const argv = process.argv.slice(2);
-const splitName = argv[argv.indexOf('--split') + 1] === 'test' ? 'test' : 'valid';
-const dirs = argv.slice(argv.indexOf('--data') + 1).filter((a) => !a.startsWith('--'));
+const args = parseArgs(process.argv.slice(2));
+const splitName = argList(args, 'split', ['valid'])[0];
+if (splitName !== 'valid' && splitName !== 'test') throw new Error(`--split: valid or test, got ${splitName}`);
+const dirs = argList(args, 'data', []);
 for (const dir of dirs) {
   const ds = loadDataset(dir) as SeqDataset;
   const { train, valid, test } = ds.splits;

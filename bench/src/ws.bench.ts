@@ -30,23 +30,12 @@ import {
   seededRandom,
 } from '@refinery/weak-supervision';
 import { loadDataset, type ClassDataset, type SeqDataset } from './ws-data.ts';
+import { argList, argNumber, parseArgs } from './lib/args.ts';
 import { bootstrapInterval, pick } from './lib/bootstrap.ts';
 
 type Mode = 'unsupervised' | 'semi';
 /** 'ours+text' = the label model 'ours' followed by a bag-of-words end model on the record TEXT (separate on purpose). */
 type BenchModel = ModelKind | 'ours+text';
-
-function parseArgs(argv: string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let key = '';
-  for (const a of argv) {
-    if (a.startsWith('--')) {
-      key = a.slice(2);
-      if (!out.has(key)) out.set(key, []);
-    } else if (key) out.get(key)!.push(a);
-  }
-  return out;
-}
 
 const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -277,15 +266,14 @@ function runSpeed(n: number, M: number, K: number, cov: number, models: ModelKin
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const models = (args.get('models')?.[0]?.split(',') ?? ['ours', 'mv', 'refinery', 'ds', 'ours+text']) as BenchModel[];
-  const modes = (args.get('modes')?.[0]?.split(',') ?? ['unsupervised', 'semi']) as Mode[];
-  bootstrapResamples = Number(args.get('bootstrap')?.[0] ?? 0);
-  if (!Number.isInteger(bootstrapResamples) || bootstrapResamples < 0) throw new Error(`--bootstrap: expected a whole number of resamples ≥ 0, got ${args.get('bootstrap')?.[0]}`);
+  const models = argList(args, 'models', ['ours', 'mv', 'refinery', 'ds', 'ours+text']) as BenchModel[];
+  const modes = argList(args, 'modes', ['unsupervised', 'semi']) as Mode[];
+  bootstrapResamples = argNumber(args, 'bootstrap', 0);
+  if (!Number.isInteger(bootstrapResamples) || bootstrapResamples < 0) throw new Error(`--bootstrap: expected a whole number of resamples ≥ 0, got ${bootstrapResamples}`);
   if (args.has('speed')) {
-    const num = (k: string, d: number): number => Number(args.get(k)?.[0] ?? d);
     const shape = args.get('lf-shape')?.[0] ?? 'any';
     if (shape !== 'any' && shape !== 'one-class') throw new Error(`--lf-shape: expected any or one-class, got ${shape}`);
-    runSpeed(num('records', 1_000_000), num('lfs', 50), num('classes', 5), num('coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours'], shape === 'one-class');
+    runSpeed(argNumber(args, 'records', 1_000_000), argNumber(args, 'lfs', 50), argNumber(args, 'classes', 5), argNumber(args, 'coverage', 0.1), args.get('models') ? models.filter((m): m is ModelKind => m !== 'ours+text') : ['ours'], shape === 'one-class');
   }
   for (const dir of args.get('data') ?? []) {
     const ds = loadDataset(dir);
