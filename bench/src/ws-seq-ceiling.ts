@@ -11,17 +11,16 @@
  * sets here). Any label model whose accept decision depends only on a span's votes scores at most the
  * oracle, up to ties. With `--split test` this reads test labels: analysis only, never for selection.
  */
-import { entityF1, fitSpanModel, type Span, type SpanDoc } from '@refinery/weak-supervision';
+import { entityF1, fitSpanModel, spanKey, type Span, type SpanDoc } from '@refinery/weak-supervision';
 import { argList, parseArgs } from './lib/args.ts';
 import { loadDataset, type SeqDataset } from './ws-data.ts';
 
-const key = (s: Span): string => `${s.start}:${s.end}:${s.type}`;
 
 function candidates(doc: SpanDoc): Array<{ s: Span; pat: string }> {
   const c = new Map<string, { s: Span; lfs: number[] }>();
   doc.lfSpans.forEach((l, j) =>
     l.forEach((s) => {
-      const k = key(s);
+      const k = spanKey(s);
       if (!c.has(k)) c.set(k, { s, lfs: [] });
       c.get(k)!.lfs.push(j);
     }),
@@ -47,17 +46,17 @@ for (const dir of dirs) {
   const cands = split.docs.map(candidates);
   split.gold.forEach((g, d) => {
     const lf = split.docs[d]!.lfSpans.flat();
-    const exact = new Set(lf.map(key));
+    const exact = new Set(lf.map(spanKey));
     for (const s of g) {
-      if (exact.has(key(s))) cover.exact++;
+      if (exact.has(spanKey(s))) cover.exact++;
       else if (lf.some((l) => l.start < s.end && s.start < l.end)) cover.overlapOnly++;
       else cover.none++;
     }
-    const gs = new Set(g.map(key));
+    const gs = new Set(g.map(spanKey));
     for (const c of cands[d]!) {
       const v = stats.get(c.pat) ?? [0, 0];
       v[0]++;
-      if (gs.has(key(c.s))) v[1]++;
+      if (gs.has(spanKey(c.s))) v[1]++;
       stats.set(c.pat, v);
     }
   });

@@ -1,4 +1,4 @@
-import type { Span } from './spans.ts';
+import { spanKey, type Span } from './spans.ts';
 
 /** Fraction of records with pred === gold (records with gold < 0 are skipped). 0 when nothing is scored. */
 export function accuracy(gold: ArrayLike<number>, pred: ArrayLike<number>): number {
@@ -59,11 +59,11 @@ export function entityF1(gold: ReadonlyArray<readonly Span[]>, pred: ReadonlyArr
   let np = 0;
   let ng = 0;
   for (let d = 0; d < gold.length; d++) {
-    const g = new Set(gold[d]!.map((s) => `${s.start}:${s.end}:${s.type}`));
+    const g = new Set(gold[d]!.map(spanKey));
     const seen = new Set<string>();
     ng += g.size;
     for (const s of pred[d]!) {
-      const key = `${s.start}:${s.end}:${s.type}`;
+      const key = spanKey(s);
       if (seen.has(key)) continue;
       seen.add(key);
       np++;

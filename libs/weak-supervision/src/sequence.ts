@@ -1,5 +1,5 @@
 import type { ModelKind, TieBreak } from './types.ts';
-import { bioToSpans, numTags, tokenMatrixFromSpans, spansToBio, type ScoredSpan, type Span, type SpanDoc, type TagScheme } from './spans.ts';
+import { bioToSpans, numTags, spanKey, tokenMatrixFromSpans, spansToBio, type ScoredSpan, type Span, type SpanDoc, type TagScheme } from './spans.ts';
 import { baumWelch, addGoldCounts, docObservations, forwardBackward, posteriors, setTransitions, spanPosterior, transitionMask, viterbi, type HmmParams } from './models/hmm.ts';
 import { allScores, fitEm } from './models/em.ts';
 import { emConfigFor } from './models/ours.ts';
@@ -280,9 +280,10 @@ function fitOursSpan(docs: readonly SpanDoc[], options: SpanFitOptions, scheme: 
 }
 
 /**
- * Experiment 'spanDs': span-level Dawid-Skene over the distinct LF spans, started from the HMM's
- * Viterbi spans ('hmm' init) or the exact-vote share ('mv'); in semi mode the candidates of labeled
- * documents are clamped to "is a gold span" with the same EM-λ weighting as the token EM.
+ * 'spanDs' (the unsupervised default): span-level Dawid-Skene over the distinct LF spans, started from
+ * the HMM's Viterbi spans ('hmm' init) or the exact-vote share ('mv'); with manual spans (spanDsSemi,
+ * off) the candidates of labeled documents are clamped to "is a gold span" with the same EM-λ weighting
+ * as the token EM.
  */
 function fitOursSpanDs(hmm: HmmParams, docs: readonly SpanDoc[], options: SpanFitOptions, scheme: TagScheme, M: number, cfg: typeof SPAN_DEFAULTS): SpanDsParams {
   const types = options.entityTypes;
@@ -292,8 +293,8 @@ function fitOursSpanDs(hmm: HmmParams, docs: readonly SpanDoc[], options: SpanFi
   if (cfg.spanDsInit === 'hmm') {
     const vit = predictHmm(hmm, docs, types, scheme, M, 'viterbi').spans;
     docs.forEach((_, d) => {
-      const conf = new Map(vit[d]!.map((s) => [`${s.start},${s.end},${s.type}`, s.confidence]));
-      c.spans[d]!.forEach((s, k) => (init[c.offsets[d]! + k] = conf.get(`${s.start},${s.end},${s.type}`) ?? 0));
+      const conf = new Map(vit[d]!.map((s) => [spanKey(s), s.confidence]));
+      c.spans[d]!.forEach((s, k) => (init[c.offsets[d]! + k] = conf.get(spanKey(s)) ?? 0));
     });
   } else {
     const cols = M + (cfg.spanDsLength ? 1 : 0);
@@ -316,9 +317,9 @@ function fitOursSpanDs(hmm: HmmParams, docs: readonly SpanDoc[], options: SpanFi
     docs.forEach((_, d) => {
       const g = options.manualSpans?.[d];
       if (!g) return;
-      const gold = new Set(g.map((s) => `${s.start},${s.end},${s.type}`));
+      const gold = new Set(g.map(spanKey));
       c.spans[d]!.forEach((s, k) => {
-        clamp![c.offsets[d]! + k] = gold.has(`${s.start},${s.end},${s.type}`) ? 1 : 0;
+        clamp![c.offsets[d]! + k] = gold.has(spanKey(s)) ? 1 : 0;
         nl++;
       });
     });

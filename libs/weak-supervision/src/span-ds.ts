@@ -1,4 +1,4 @@
-import type { ScoredSpan, Span, SpanDoc } from './spans.ts';
+import { spanKey, type ScoredSpan, type Span, type SpanDoc } from './spans.ts';
 import { selectSpans } from './span-decode.ts';
 
 /**
@@ -46,7 +46,7 @@ export function spanDsCandidates(docs: readonly SpanDoc[], numLfs: number, useLe
     for (let j = 0; j < numLfs; j++) {
       for (const s of d.lfSpans[j] ?? []) {
         if (s.end <= s.start) continue;
-        const k = `${s.start},${s.end},${s.type}`;
+        const k = spanKey(s);
         if (!seen.has(k)) seen.set(k, { start: s.start, end: s.end, type: s.type });
       }
     }

@@ -8,6 +8,11 @@ export interface Span {
   type: string;
 }
 
+/** Identity of a span (boundaries and type): equal keys ⇔ the same span. */
+export function spanKey(s: Span): string {
+  return `${s.start}:${s.end}:${s.type}`;
+}
+
 export interface ScoredSpan extends Span {
   /** Posterior probability that exactly this span (same boundaries and type) is an entity. */
   confidence: number;
