@@ -20,8 +20,6 @@ export interface OursParams {
   manualCount: number;
   /** Index into OURS_DEFAULTS.semiVariants chosen by cross-validation (-1: unsupervised configuration). */
   variant: number;
-  /** Semi-supervised: records each out-of-fold EM refit of the chosen variant ran on (see oofUnlabeledSample). */
-  refitRecords?: number;
   /**
    * Semi-supervised stacking (OURS_DEFAULTS.semiStack): every candidate fit with its correction and its
    * weight; the prediction is Σ weight · p_candidate. Undefined when a single variant is used.
@@ -181,7 +179,6 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   let variant = -1;
   let patterns: PatternModel | undefined;
   let stack: OursParams['stack'];
-  let refitRecords: number | undefined;
   if (manual && manualCount > 0 && (options.calibrate ?? true)) {
     const unlabeled = matrix.numRecords - manualCount;
     let variants = OURS_DEFAULTS.semiSelect ? OURS_DEFAULTS.semiVariants : [{ abstainWeight: cfg.abstainWeight ?? 1, labeledShare: 0 }];
@@ -225,7 +222,6 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
     em = best!.em;
     residual = best!.residual;
     variant = best!.v;
-    refitRecords = best!.oof.refitRecords;
     calibration = { scale: residual.scale, bias: residual.bias, fittedOn: manualCount };
     if (fits.length > 1 && manualCount >= 2) {
       const oofProbs = fits.map((f) => outOfFoldProbs(matrix, f.oof, f.residual, K));
@@ -239,7 +235,7 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
   } else em = fitEm(matrix, cfg, manual);
   const classBalance = new Float64Array(K);
   for (let y = 0; y < K; y++) classBalance[y] = Math.exp(em.logPrior[y]!);
-  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}), ...(stack ? { stack } : {}), ...(refitRecords !== undefined ? { refitRecords } : {}) };
+  const params: OursParams = { em, calibration, classBalance, manualCount, variant, ...(residual ? { residual } : {}), ...(patterns ? { patterns } : {}), ...(stack ? { stack } : {}) };
   return {
     kind: 'ours',
     numClasses: K,
@@ -249,17 +245,18 @@ export function oursModel(matrix: LabelMatrix, options: FitOptions): FittedLabel
       if (m.numLfs !== em.numLfs) throw new RangeError('predict: matrix has a different LF count');
       let probs: Float64Array;
       if (stack) {
+        // Σ weight · each member's corrected probabilities
         probs = new Float64Array(m.numRecords * K);
         for (const member of stack) {
           const p = allScores(member.em, m);
           applyResidual(member.residual, m, p);
           for (let q = 0; q < p.length; q++) probs[q] = probs[q]! + member.weight * p[q]!;
         }
-      } else probs = allScores(em, m);
-      if (stack) {
-        // already probabilities
-      } else if (residual) applyResidual(residual, m, probs);
-      else applyCalibration(probs, m.numRecords, K, calibration, probs);
+      } else {
+        probs = allScores(em, m);
+        if (residual) applyResidual(residual, m, probs);
+        else applyCalibration(probs, m.numRecords, K, calibration, probs);
+      }
       if (patterns) applyPatterns(patterns, m, probs);
       return finishPrediction(probs, m.numRecords, K);
     },
@@ -283,8 +280,6 @@ interface OofScores {
   ids: Int32Array;
   scores: Float64Array;
   labels: Int32Array;
-  /** Records each out-of-fold refit ran on (all of them, or the labeled ones plus a sample). */
-  refitRecords?: number;
 }
 
 /**
@@ -426,5 +421,5 @@ function outOfFoldScores(matrix: LabelMatrix, manual: Int32Array, count: number,
       labels[r] = manual[i]!;
     }
   }
-  return { ids: labeledIdx, scores, labels, refitRecords: fitMatrix.numRecords };
+  return { ids: labeledIdx, scores, labels };
 }
