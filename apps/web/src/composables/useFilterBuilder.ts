@@ -1,5 +1,6 @@
 import { computed, ref } from 'vue';
 import type { Attribute, AttributeOp, Filter, LabelFilterSource } from '../api/types';
+import { parseConfidence } from '../utils/format';
 
 export type ConditionKind = 'attribute' | 'label' | 'disagreement' | 'confidence' | 'hasComments';
 
@@ -50,18 +51,11 @@ export const LABEL_SOURCES: { source: LabelFilterSource; label: string }[] = [
 /** `labelId` of a label condition that matches any label from its source (the filter omits labelId). */
 export const ANY_LABEL = '*';
 
-/** A typed confidence bound: undefined when empty, null when it is not a number from 0 to 1. */
-export function confidenceBound(raw: string): number | undefined | null {
-  if (raw.trim() === '') return undefined;
-  const value = Number(raw);
-  return Number.isFinite(value) && value >= 0 && value <= 1 ? value : null;
-}
-
 /** What is wrong with a condition the user typed, shown next to it (it is left out of the filter). */
 export function conditionProblem(condition: Condition): string | null {
   if (condition.kind !== 'confidence') return null;
-  const min = confidenceBound(condition.confidenceMin);
-  const max = confidenceBound(condition.confidenceMax);
+  const min = parseConfidence(condition.confidenceMin);
+  const max = parseConfidence(condition.confidenceMax);
   if (min === null || max === null) return 'Confidence bounds are numbers from 0 to 1.';
   if (min !== undefined && max !== undefined && min > max) return 'The lower bound is above the upper bound.';
   return null;
@@ -106,8 +100,8 @@ export function conditionToFilter(condition: Condition, attributes: Attribute[])
     filter = { disagreement: { taskId: condition.taskId } };
   } else if (condition.kind === 'confidence') {
     if (!condition.taskId || conditionProblem(condition) !== null) return null;
-    const min = confidenceBound(condition.confidenceMin) ?? undefined;
-    const max = confidenceBound(condition.confidenceMax) ?? undefined;
+    const min = parseConfidence(condition.confidenceMin) ?? undefined;
+    const max = parseConfidence(condition.confidenceMax) ?? undefined;
     filter = { confidence: { taskId: condition.taskId, ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) } };
   } else {
     filter = { hasComments: condition.hasComments };
