@@ -16,6 +16,11 @@ export function plural(n: number, singular: string, pluralForm = `${singular}s`)
   return `${formatCount(n)} ${n === 1 ? singular : pluralForm}`;
 }
 
+/** A probability as "87.5 %" (one decimal), '–' when there is none. */
+export function formatPercent(p: number | null | undefined): string {
+  return p === null || p === undefined ? '–' : `${(p * 100).toFixed(1)} %`;
+}
+
 /** A typed confidence: undefined when empty, null when it is not a number from 0 to 1. */
 export function parseConfidence(raw: string): number | undefined | null {
   if (raw.trim() === '') return undefined;
